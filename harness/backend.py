@@ -65,8 +65,9 @@ class Backend(Protocol):
     def execute(self, index: int) -> None:
         """Run instruction `index` now (the ILA follows the RTL's retirement order this way)."""
 
-    def read(self, state: str) -> np.ndarray:
-        """Current value of an architectural state variable, in the ILA's shape and dtype."""
+    def read(self, state: str, rows: slice | None = None) -> np.ndarray:
+        """Current value of an architectural state variable (or of `rows` of it, along axis 0),
+        in the ILA's shape and dtype."""
 
     def quiescent(self) -> bool:
         """True when nothing is in flight, so all architectural state may be compared."""

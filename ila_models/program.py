@@ -259,3 +259,31 @@ def _from_archive(path: Path, arrays: dict[str, np.ndarray]) -> Program:
         spans=spans,
         name=str(header.get("name", path.stem)),
     )
+
+
+class MemoryImage:
+    """Builds a flat byte memory (e.g. DRAM) by placing arrays at aligned offsets."""
+
+    def __init__(self) -> None:
+        self._placed: list[tuple[int, np.ndarray]] = []
+        self.size = 0
+
+    def reserve(self, nbytes: int, align: int) -> int:
+        """Byte offset of a zeroed region of `nbytes`, aligned to `align`."""
+        offset = -(-self.size // align) * align
+        self.size = offset + nbytes
+        return offset
+
+    def place(self, data: np.ndarray, align: int) -> int:
+        """Byte offset at which `data` (its raw little-endian bytes) now lies."""
+        raw = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+        offset = self.reserve(raw.size, align)
+        self._placed.append((offset, raw))
+        return offset
+
+    def build(self, align: int = 64) -> np.ndarray:
+        """The image as uint8, its size rounded up to `align`."""
+        image = np.zeros(-(-self.size // align) * align, dtype=np.uint8)
+        for offset, raw in self._placed:
+            image[offset : offset + raw.size] = raw
+        return image

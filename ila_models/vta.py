@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ila_models.language import DecodeError, IlaModel, Instruction, OrderViolation, State, StateVar, Update
+from ila_models.program import Program
 from ila_models.vta_isa import (
     ALU_OPS,
     MEM_TYPES,
@@ -334,3 +335,13 @@ def build_model(config: VtaConfig | None = None, dram_bytes: int = 1 << 20) -> I
         disasm=disasm,
         explain_undecodable=_explain_undecodable,
     )
+
+
+def model_for(program: Program) -> IlaModel:
+    """The VTA ILA for a Program: its configuration and its DRAM image's size."""
+    return build_model(VtaConfig.from_dict(program.config), int(program.memories["dram"].shape[0]))
+
+
+def verilog_parameters(program: Program) -> dict[str, int]:
+    """The RTL parameters for a Program's configuration."""
+    return VtaConfig.from_dict(program.config).verilog_parameters()

@@ -1,0 +1,215 @@
+"""The lockstep engine: RTL retires instruction i -> ILA executes i -> compare i's write-set.
+
+All mapped state is also compared at quiescent points (nothing in flight) every
+`full_every` retirements and at the end. The retirement order is checked: each
+unit retires its own instructions in program order, each instruction once, and
+the ILA's ordering rules (dependency tokens) hold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.backend import Backend, SimulatorHang
+from harness.ila_backend import IlaBackend
+from harness.mismatch import Mismatch, compare_rows
+from ila_models.language import DecodeError, OrderViolation
+from ila_models.program import Program
+
+HISTORY = 16
+
+
+@dataclass
+class LockstepResult:
+    """What a lockstep run did; `mismatches` is empty when it passed."""
+
+    instructions: int
+    retired: int = 0
+    cycles: int = 0
+    comparisons: int = 0
+    elements_compared: int = 0
+    full_compares: int = 0
+    ila_seconds: float = 0.0
+    rtl_seconds: float = 0.0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    retire_order: list[int] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+class Lockstep:
+    """Runs one Program on an ILA backend and an RTL backend in lockstep."""
+
+    def __init__(
+        self,
+        program: Program,
+        ila: IlaBackend,
+        rtl: Backend,
+        compared: list[str],
+        full_every: int = 64,
+        keep_going: bool = False,
+    ):
+        self.program = program
+        self.ila = ila
+        self.rtl = rtl
+        self.compared = compared
+        self.full_every = full_every
+        self.keep_going = keep_going
+        self.model = ila.model
+        self.units = [self.model.unit(cmd) for cmd in program.commands]
+        self.history: deque[tuple[int, str, int]] = deque(maxlen=HISTORY)
+        self.result = LockstepResult(instructions=len(program))
+        self.cycle = 0
+
+    # -- reporting -----------------------------------------------------------------------------------
+    def _fail(self, kind: str, message: str, index: int | None = None, **details: object) -> bool:
+        """Record a mismatch; True when the run must stop."""
+        span = self.program.span_of(index) if index is not None else None
+        mismatch = Mismatch(
+            kind=kind,
+            message=message,
+            index=index,
+            disasm=self.model.disasm(self.program.commands[index]) if index is not None else "",
+            cycle=self.cycle,
+            history=[
+                f"#{i:<5d} {unit:<8s} cycle {cycle:<9d} {self.model.disasm(self.program.commands[i])}"
+                for i, unit, cycle in self.history
+            ],
+            provenance={"model": span.model, "layer": span.layer, "op": span.op} if span else {},
+            **details,  # type: ignore[arg-type]
+        )
+        self.result.mismatches.append(mismatch)
+        return not self.keep_going or kind in ("hang", "crash", "decode", "missing")
+
+    def _compare(self, name: str, index: int | None, rows: np.ndarray | None, kind: str) -> bool:
+        """Compare `rows` of state `name` (all rows when None); True when the run must stop."""
+        if rows is not None and rows.size == 0:
+            return False
+        window = None if rows is None else slice(int(rows.min()), int(rows.max()) + 1)
+        t0 = time.perf_counter()
+        expected = self.ila.read(name, window)
+        t1 = time.perf_counter()
+        actual = self.rtl.read(name, window)
+        if rows is None or window is None:
+            row_ids = np.arange(expected.shape[0])
+        else:
+            picked = rows - window.start
+            expected, actual, row_ids = expected[picked], actual[picked], rows
+        t2 = time.perf_counter()
+        self.result.ila_seconds += t1 - t0
+        self.result.rtl_seconds += t2 - t1
+        self.result.comparisons += 1
+        self.result.elements_compared += expected.size
+        count, differences = compare_rows(name, expected, actual, row_ids)
+        if not count:
+            return False
+        first = differences[0]
+        message = f"{name} differs in {count} element(s)"
+        return self._fail(
+            kind, message, index, state=name, element=first["element"], ila_value=first["ila"],
+            rtl_value=first["rtl"], differing=count, differences=differences,
+        )  # fmt: skip
+
+    def _compare_all(self, index: int | None, kind: str) -> bool:
+        self.result.full_compares += 1
+        return any(self._compare(name, index, None, kind) for name in self.compared)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> LockstepResult:
+        """Run to the end (or the first mismatch)."""
+        n = len(self.program)
+        per_unit: dict[str, deque[int]] = {}
+        for i, unit in enumerate(self.units):
+            per_unit.setdefault(unit, deque()).append(i)
+        retired = np.zeros(n, dtype=bool)
+        since_full = 0
+        compared = set(self.compared)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                r = self.rtl.next_retirement()
+            except SimulatorHang as hang:
+                self.cycle = hang.cycle
+                self._fail("hang", str(hang), hang.pending[0] if hang.pending else None)
+                break
+            finally:
+                self.result.rtl_seconds += time.perf_counter() - t0
+            if r is None:
+                break
+            self.cycle = r.cycle
+            self.result.cycles = max(self.result.cycles, r.cycle)
+            if not 0 <= r.index < n or retired[r.index]:
+                what = "twice" if 0 <= r.index < n else f"but the Program has {n} instructions"
+                if self._fail("order", f"RTL retired #{r.index} {what}"):
+                    break
+                continue
+            expected_unit = self.units[r.index]
+            if r.unit != expected_unit and self._fail(
+                "unit",
+                f"#{r.index} retired from unit {r.unit!r}: the ISA runs it on {expected_unit!r}",
+                r.index,
+            ):
+                break
+            queue = per_unit[expected_unit]
+            if queue and queue[0] != r.index:
+                if self._fail(
+                    "order",
+                    f"unit {expected_unit!r} retired #{r.index} before #{queue[0]}: units retire in program order",
+                    r.index,
+                ):
+                    break
+                queue.remove(r.index)
+            else:
+                queue.popleft()
+            retired[r.index] = True
+            self.result.retired += 1
+            self.result.retire_order.append(r.index)
+            t0 = time.perf_counter()
+            try:
+                self.ila.execute(r.index)
+            except OrderViolation as exc:
+                if self._fail("order", f"#{r.index} retired out of order: {exc}", r.index):
+                    break
+                continue
+            except DecodeError as exc:
+                self._fail("decode", f"#{r.index} does not decode: {exc}", r.index)
+                break
+            finally:
+                self.result.ila_seconds += time.perf_counter() - t0
+            self.history.append((r.index, r.unit, r.cycle))
+            assert self.ila.last is not None
+            stop = False
+            for name, rows in self.ila.last.written.items():
+                if name in compared and self._compare(name, r.index, np.asarray(rows), "state"):
+                    stop = True
+                    break
+            if stop:
+                break
+            since_full += 1
+            if since_full >= self.full_every and self.rtl.quiescent():
+                since_full = 0
+                if self._compare_all(r.index, "quiescent"):
+                    break
+        self._finish(retired)
+        return self.result
+
+    def _finish(self, retired: np.ndarray) -> None:
+        stopped = any(m.kind in ("hang", "crash", "decode") for m in self.result.mismatches)
+        if not self.result.mismatches or self.keep_going:
+            missing = np.nonzero(~retired)[0]
+            if missing.size and not stopped:
+                self._fail(
+                    "missing",
+                    f"{missing.size} instruction(s) never retired, first #{missing[0]}",
+                    int(missing[0]),
+                )
+            elif not stopped:
+                self._compare_all(None, "quiescent")
+        if self.result.comparisons == 0 and not self.result.mismatches:
+            self._fail("no-comparisons", "the run compared nothing: an empty Program or no mapped state")

@@ -1,0 +1,133 @@
+"""Run one Program in lockstep, in this process: build the backends, run, check outputs, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.accelerators import accelerator
+from harness.backend import Backend
+from harness.ila_backend import IlaBackend
+from harness.lockstep import Lockstep
+from harness.mismatch import Mismatch, compare_rows
+from harness.results import RunReport, git_revision, source_hash
+from ila_models.language import IlaModel
+from ila_models.program import Program
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: which RTL, how often to compare everything, whether to stop at the first mismatch."""
+
+    rtl_dir: Path | None = None
+    full_every: int = 64
+    keep_going: bool = False
+    serial: bool = False
+    cycle_budget: int = 1_000_000
+
+
+def refinement_map(rtl_dir: Path) -> dict:
+    """The RTL folder's refinement.json."""
+    path = rtl_dir / "refinement.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path}: every RTL folder needs a refinement map (see rtl/README.md)"
+        ) from None
+
+
+def compared_state(refinement: dict) -> list[str]:
+    """The ILA state variables the RTL holds (those not marked `unmapped`)."""
+    return [name for name, entry in refinement["state"].items() if "unmapped" not in entry]
+
+
+def verilator_backend(program: Program, model: IlaModel, options: RunOptions) -> Backend:
+    """The fast-path RTL backend for a Program (builds or reuses the verilated library)."""
+    from harness.verilator_backend import VerilatorBackend
+
+    acc = accelerator(program.accelerator)
+    rtl_dir = options.rtl_dir or acc.rtl_dir
+    layout = {name: (var.dtype, var.shape) for name, var in model.state_vars.items()}
+    backend = VerilatorBackend(
+        rtl_dir=rtl_dir,
+        top=acc.top,
+        parameters=acc.verilog_parameters(program),
+        layout=layout,
+        refinement=refinement_map(rtl_dir),
+        cycle_budget=options.cycle_budget,
+    )
+    if options.serial:
+        backend.set_serial_mode(True)
+    return backend
+
+
+def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
+    """The ILA's final outputs against the Program's reference values (e.g. numpy's)."""
+    found = []
+    for region in program.outputs:
+        ref = program.references.get(region.name)
+        if ref is None:
+            continue
+        got = region.view(ila.read(region.memory))
+        flat_ref, flat_got = ref.reshape(len(ref), -1), got.reshape(len(got), -1)
+        # in this comparison the "rtl" side is the reference
+        count, diffs = compare_rows(region.name, flat_got, flat_ref, np.arange(len(ref)))
+        if count:
+            first = diffs[0]
+            found.append(
+                Mismatch(
+                    "reference", f"output {region.name!r}: {count} element(s) of the ILA's result differ from the reference",
+                    state=region.name, element=first["element"], ila_value=first["ila"],
+                    rtl_value=first["rtl"], differing=count, differences=diffs,
+                )
+            )  # fmt: skip
+    return found
+
+
+def run_program(program: Program, options: RunOptions | None = None, rtl: Backend | None = None) -> RunReport:
+    """Run `program` on its ILA and its RTL in lockstep; `rtl` overrides the Verilator backend."""
+    options = options or RunOptions()
+    acc = accelerator(program.accelerator)
+    rtl_dir = options.rtl_dir or acc.rtl_dir
+    start = time.perf_counter()
+    model = acc.model_for(program)
+    ila = IlaBackend(model)
+    ila.load(program)
+    refinement = refinement_map(rtl_dir)
+    backend = rtl or verilator_backend(program, model, options)
+    try:
+        backend.reset()
+        backend.load(program)
+        engine = Lockstep(
+            program, ila, backend, compared_state(refinement), options.full_every, options.keep_going
+        )
+        result = engine.run()
+    finally:
+        backend.close()
+    mismatches = result.mismatches
+    if not mismatches:
+        mismatches = check_references(program, ila)
+    return RunReport(
+        program=program.name,
+        accelerator=program.accelerator,
+        passed=not mismatches,
+        instructions=result.instructions,
+        retired=result.retired,
+        cycles=result.cycles,
+        comparisons=result.comparisons,
+        elements_compared=result.elements_compared,
+        full_compares=result.full_compares,
+        ila_seconds=result.ila_seconds,
+        rtl_seconds=result.rtl_seconds,
+        wall_seconds=time.perf_counter() - start,
+        seed=program.provenance.get("seed"),
+        rtl_hash=source_hash(rtl_dir),
+        git_revision=git_revision(rtl_dir),
+        backend=getattr(backend, "name", type(backend).__name__),
+        mismatches=mismatches,
+    )

@@ -1,0 +1,182 @@
+"""A run session: many Programs, one worker process each, progress, summary and results rows.
+
+Finished Programs are written to the results table as they finish, so Ctrl-C or a
+crash loses nothing already done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.accelerators import accelerator
+from harness.mismatch import Mismatch
+from harness.results import RESULTS, RunReport, append_rows, write_atomic
+from harness.runner import RunOptions
+from harness.worker import options_to_json
+from ila_models.program import Program, ProgramError
+
+
+class Session:
+    """Runs Programs from the command line and reports them."""
+
+    def __init__(self, console: Console, args: argparse.Namespace):
+        self.console = console
+        self.options = RunOptions(
+            rtl_dir=args.rtl_dir.resolve() if args.rtl_dir else None,
+            full_every=args.full_every,
+            keep_going=args.keep_going,
+            serial=args.serial,
+            cycle_budget=args.cycle_budget,
+        )
+        self.timeout = args.timeout
+        self.results = args.results or RESULTS
+        self.run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        self.run_dir = self.results / self.run_id
+        self.argv_flags = self._replay_flags(args)
+
+    @staticmethod
+    def _replay_flags(args: argparse.Namespace) -> str:
+        flags = []
+        if args.rtl_dir:
+            flags.append(f"--rtl-dir {args.rtl_dir}")
+        if args.serial:
+            flags.append("--serial")
+        return (" " + " ".join(flags)) if flags else ""
+
+    def run(self, files: list[Path]) -> int:
+        """Run every file; exit status 0 only when all pass."""
+        reports: list[RunReport] = []
+        programs: list[tuple[Path, Program]] = []
+        for path in files:
+            try:
+                programs.append((path, Program.load(path)))
+            except ProgramError as exc:
+                reports.append(
+                    self._failed(path, path.stem, "?", Mismatch("decode", f"malformed Program: {exc}"))
+                )
+        self._prebuild([p for _, p in programs])
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+        try:
+            with Progress(*columns, TimeElapsedColumn(), console=self.console, transient=True) as progress:
+                task = progress.add_task("lockstep", total=len(programs))
+                for path, program in programs:
+                    progress.update(task, description=f"lockstep {program.name}")
+                    report = self._run_one(path, program)
+                    reports.append(report)
+                    self._save(report)
+                    progress.advance(task)
+        except KeyboardInterrupt:
+            self.console.print(
+                f"[yellow]interrupted: {len(reports)} finished result(s) kept in {self.results}[/yellow]"
+            )
+            self._summary(reports)
+            return 130
+        self._summary(reports)
+        return 0 if reports and all(r.passed for r in reports) else 1
+
+    def _prebuild(self, programs: list[Program]) -> None:
+        """Build each distinct RTL once, in this process, before workers need it."""
+        from harness.verilator_build import build_library
+
+        seen = set()
+        for program in programs:
+            acc = accelerator(program.accelerator)
+            key = (acc.name, json.dumps(acc.verilog_parameters(program), sort_keys=True))
+            if key in seen:
+                continue
+            seen.add(key)
+            with self.console.status(f"building {acc.name} RTL with Verilator (cached after the first time)"):
+                build_library(self.options.rtl_dir or acc.rtl_dir, acc.top, acc.verilog_parameters(program))
+
+    def _run_one(self, path: Path, program: Program) -> RunReport:
+        with tempfile.TemporaryDirectory() as tmp:
+            report_path = Path(tmp) / "report.json"
+            cmd = [
+                sys.executable, "-m", "harness", "_worker", str(path),
+                "--report", str(report_path), "--options", options_to_json(self.options),
+            ]  # fmt: skip
+            start = time.perf_counter()
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                return self._failed(
+                    path, program.name, program.accelerator,
+                    Mismatch("hang", f"the worker took longer than {self.timeout:.0f} s and was killed"),
+                )  # fmt: skip
+            if proc.returncode != 0 or not report_path.exists():
+                tail = "\n".join((proc.stderr or "").strip().splitlines()[-12:])
+                how = (
+                    f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+                )
+                return self._failed(
+                    path,
+                    program.name,
+                    program.accelerator,
+                    Mismatch("crash", f"the worker died ({how}):\n{tail}"),
+                )
+            report = RunReport.from_json(json.loads(report_path.read_text()))
+            report.wall_seconds = time.perf_counter() - start
+        return report
+
+    def _failed(self, path: Path, name: str, accel: str, mismatch: Mismatch) -> RunReport:
+        return RunReport(program=name, accelerator=accel, passed=False, mismatches=[mismatch], path=str(path))
+
+    def _save(self, report: RunReport) -> None:
+        report.run_id = self.run_id
+        report.artifacts["report"] = str(self.run_dir / f"{report.program}.json")
+        if not report.passed:
+            report.artifacts["replay"] = f"python -m harness run {report.path}{self.argv_flags}"
+        write_atomic(Path(report.artifacts["report"]), json.dumps(report.to_json(), indent=1).encode())
+        append_rows([report.row()], self.results / "runs.parquet")
+
+    def _summary(self, reports: list[RunReport]) -> None:
+        table = Table(title=f"lockstep run {self.run_id}")
+        for col in ("program", "instructions", "cycles", "comparisons", "ILA s", "RTL s", "wall s", "result"):
+            table.add_column(col, justify="left" if col in ("program", "result") else "right")
+        for r in reports:
+            verdict = (
+                "[green]PASS[/green]" if r.passed else f"[red]FAIL[/red] {r.first.kind if r.first else ''}"
+            )
+            table.add_row(
+                r.program, str(r.retired if r.retired else r.instructions), f"{r.cycles:,}", f"{r.comparisons:,}",
+                f"{r.ila_seconds:.3f}", f"{r.rtl_seconds:.3f}", f"{r.wall_seconds:.2f}", verdict,
+            )  # fmt: skip
+        self.console.print(table)
+        for r in reports:
+            if not r.passed:
+                self._explain(r)
+        passed = sum(r.passed for r in reports)
+        self.console.print(f"{passed} passed, {len(reports) - passed} failed; results in {self.results}")
+
+    def _explain(self, report: RunReport) -> None:
+        m = report.first
+        assert m is not None
+        self.console.print(f"\n[bold red]{report.program}[/bold red]: {m.headline()}", markup=True)
+        if m.provenance:
+            self.console.print("  from " + " / ".join(v for v in m.provenance.values() if v))
+        if m.differences:
+            self.console.print(f"  first {len(m.differences)} of {m.differing} differing elements:")
+            for d in m.differences[:8]:
+                where = (m.state or "") + "".join(f"[{i}]" for i in d["element"])
+                self.console.print(
+                    f"    {where}: ila={d['ila']:#x} rtl={d['rtl']:#x}"
+                    if d["rtl"] is not None
+                    else f"    {where}"
+                )
+        if m.history:
+            self.console.print("  last instructions retired (oldest first):")
+            for line in m.history:
+                self.console.print(f"    {line}", markup=False)
+        if "replay" in report.artifacts:
+            self.console.print(f"  replay: {report.artifacts['replay']}", markup=False)
