@@ -1,0 +1,113 @@
+"""Replay a trace on the runtime under any heuristic and budget, without real tensors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dtr.errors import OutOfMemoryError, ThrashingError, TraceFormatError
+from dtr.graph import Tensor
+from dtr.heuristics import Heuristic, make_heuristic
+from dtr.runtime import Runtime
+from dtr.stats import RuntimeStats
+from dtr.trace import Annotate, Call, Constant, Copy, CopyFrom, Instruction, Mutate, Release
+
+
+@dataclass
+class SimResult:
+    """Outcome of one replay."""
+
+    heuristic: str
+    budget: float
+    status: str  # "ok", "oom" or "thrash"
+    stats: RuntimeStats
+    error: str = ""
+
+    @property
+    def total_compute(self) -> float:
+        return self.stats.total_compute
+
+
+def replay(trace: Sequence[Instruction], rt: Runtime) -> dict[str, Tensor]:
+    """Feed every instruction to rt; returns the names still bound at the end."""
+    env: dict[str, Tensor] = {}
+
+    def lookup(name: str, line: int, what: str) -> Tensor:
+        t = env.get(name)
+        if t is None:
+            raise TraceFormatError(line, f"{what} {name!r} is not bound (never defined, or already released)")
+        return t
+
+    def bind(name: str, t: Tensor, line: int) -> None:
+        if name in env:
+            raise TraceFormatError(line, f"name {name!r} is bound twice without a RELEASE in between")
+        env[name] = t
+
+    for ins in trace:
+        if isinstance(ins, Call):
+            args = [lookup(a, ins.line, "argument") for a in ins.args]
+            outs = rt.call(ins.op, args, ins.sizes, ins.aliases, compute=ins.time)
+            for name, t in zip(ins.results, outs, strict=True):
+                t.name = name
+                bind(name, t, ins.line)
+        elif isinstance(ins, Constant):
+            bind(ins.name, rt.constant(ins.size, ins.name), ins.line)
+        elif isinstance(ins, Release):
+            rt.release(lookup(ins.name, ins.line, "released tensor"))
+            del env[ins.name]
+        elif isinstance(ins, Mutate):
+            # Copy-on-write: the op yields fresh versions of the mutated args; the names move on.
+            args = [lookup(a, ins.line, "argument") for a in ins.args]
+            sizes = ins.sizes or tuple(args[i].storage.size for i in ins.mutated)
+            outs = rt.call(ins.op, args, sizes, [-1] * len(ins.mutated), compute=ins.time)
+            for i, t in zip(ins.mutated, outs, strict=True):
+                name = ins.args[i]
+                t.name = name
+                rt.release(env[name])
+                env[name] = t
+        elif isinstance(ins, Copy):
+            src = lookup(ins.src, ins.line, "COPY source")
+            rt.get(src)
+            bind(ins.dst, src, ins.line)
+        elif isinstance(ins, CopyFrom):
+            src = lookup(ins.src, ins.line, "COPY_FROM source")
+            rt.get(src)
+            old = env.pop(ins.dst, None)
+            env[ins.dst] = src
+            if old is not None:
+                rt.release(old)
+        elif isinstance(ins, Annotate):
+            pass
+    return env
+
+
+def simulate(
+    trace: Sequence[Instruction],
+    heuristic: str | Heuristic,
+    budget: float,
+    *,
+    banishing: bool = False,
+    sampling: bool = False,
+    ignore_small: bool = False,
+    remat_limit: float | None = None,
+    seed: int = 0,
+) -> SimResult:
+    """Replay trace under a heuristic and byte budget; OOM and thrashing become a status."""
+    h = make_heuristic(heuristic) if isinstance(heuristic, str) else heuristic
+    rt = Runtime(budget, h, banishing=banishing, sampling=sampling, ignore_small=ignore_small,
+                 remat_limit=remat_limit, seed=seed)
+    try:
+        replay(trace, rt)
+    except OutOfMemoryError as e:
+        return SimResult(h.name, budget, "oom", rt.stats, str(e))
+    except ThrashingError as e:
+        return SimResult(h.name, budget, "thrash", rt.stats, str(e))
+    return SimResult(h.name, budget, "ok", rt.stats)
+
+
+def baseline(trace: Sequence[Instruction]) -> RuntimeStats:
+    """Unconstrained replay: its peak memory and compute are what budgets and overheads divide by."""
+    rt = Runtime(math.inf, make_heuristic("lru"))
+    replay(trace, rt)
+    return rt.stats
