@@ -168,8 +168,10 @@ def parse_trace(lines: Iterable[str]) -> list[Instruction]:
             m, mem = expect("MEMORY", name, n)
             out.append(Constant(n, name, int(_number(mem, "MEMORY", m, integer=True, minimum=0))))
         elif kind == "CALL":
+            op = _name(rec, "NAME", n)
             results = _names(rec, "RESULT", n)
             args = _names(rec, "ARGS", n)
+            t = _number(rec, "TIME", n, integer=False, minimum=0)
             sizes: list[int] = []
             aliases: list[int] = []
             for res in results:
@@ -180,10 +182,11 @@ def parse_trace(lines: Iterable[str]) -> list[Instruction]:
                 if alias >= len(args):
                     raise TraceFormatError(a, f"ALIAS {alias} of {res!r} is out of range: the call has {len(args)} args")
                 aliases.append(alias)
-            out.append(Call(n, _name(rec, "NAME", n), args, results, _number(rec, "TIME", n, integer=False, minimum=0),
-                            tuple(sizes), tuple(aliases)))
+            out.append(Call(n, op, args, results, t, tuple(sizes), tuple(aliases)))
         elif kind == "MUTATE":
+            op = _name(rec, "NAME", n)
             args = _names(rec, "ARGS", n)
+            t = _number(rec, "TIME", n, integer=False, minimum=0)
             mutated = _field(rec, "MUTATE", n)
             if not isinstance(mutated, list) or not all(
                 isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(args) for i in mutated
@@ -199,8 +202,7 @@ def parse_trace(lines: Iterable[str]) -> list[Instruction]:
                     break
             if msizes and len(msizes) != len(mutated):
                 raise TraceFormatError(n, f"MUTATE has MEMORY lines for {len(msizes)} of its {len(mutated)} mutated args")
-            out.append(Mutate(n, _name(rec, "NAME", n), args, tuple(mutated), _number(rec, "TIME", n, integer=False, minimum=0),
-                              tuple(msizes) if msizes else None))
+            out.append(Mutate(n, op, args, tuple(mutated), t, tuple(msizes) if msizes else None))
         elif kind == "COPY":
             out.append(Copy(n, _name(rec, "DST", n), _name(rec, "SRC", n)))
         elif kind == "COPY_FROM":

@@ -1,0 +1,101 @@
+"""Trace format: round trip, replay semantics, and malformed lines reported with their number."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+
+from dtr.errors import TraceFormatError
+from dtr.simulator import baseline, simulate
+from dtr.trace import Call, Constant, Mutate, Release, TraceWriter, parse_trace
+
+
+def sample() -> str:
+    buf = io.StringIO()
+    w = TraceWriter(buf)
+    w.constant("x0", 100)
+    w.annotate("START")
+    w.call("aten::relu", ["x0"], ["x1"], 1000, [100], [-1])
+    w.call("aten::view", ["x1"], ["x2"], 10, [0], [0])
+    w.call("aten::mul", ["x2", "x0"], ["x3"], 2000, [100], [-1])
+    w.release("x2")
+    w.mutate("aten::add_", ["x3", "x0"], [0], 500)
+    w.copy("x4", "x3")
+    w.release("x3")
+    w.annotate("BACKWARD")
+    w.call("aten::sum", ["x4"], ["x5"], 300, [4], [-1])
+    w.copy_from("x4", "x5")
+    w.release("x1")
+    return buf.getvalue()
+
+
+def test_round_trip_and_prototype_shapes():
+    text = sample()
+    lines = text.splitlines()
+    assert json.loads(lines[0]) == {"INSTRUCTION": "CONSTANT", "NAME": "x0"}
+    assert json.loads(lines[1]) == {"INSTRUCTION": "MEMORY", "NAME": "x0", "MEMORY": "100"}
+    assert json.loads(lines[3])["TIME"] == "1000"
+    trace = parse_trace(lines)
+    assert trace[0] == Constant(1, "x0", 100)
+    call = trace[2]
+    assert isinstance(call, Call) and call.args == ("x0",) and call.sizes == (100,) and call.aliases == (-1,)
+    assert trace[3].aliases == (0,)
+    mut = trace[6]
+    assert isinstance(mut, Mutate) and mut.mutated == (0,) and mut.sizes is None
+    assert isinstance(trace[-1], Release)
+
+
+def test_replay_accounting():
+    stats = baseline(parse_trace(sample().splitlines()))
+    assert stats.base_compute == 1000 + 10 + 2000 + 500 + 300
+    # peak: x0 + x1 + x3 + the copy-on-write version of x3
+    assert stats.peak_memory == 400
+    assert stats.remats == 0
+
+
+def test_replay_under_budget_rematerializes():
+    trace = parse_trace(sample().splitlines())
+    r = simulate(trace, "dtr_eq", 300)
+    assert r.status == "ok" and r.stats.peak_memory <= 300
+    assert simulate(trace, "dtr_eq", 150).status == "oom"
+
+
+@pytest.mark.parametrize(
+    "bad, line, message",
+    [
+        ('{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["x0"], "RESULT": ["y"], "TIME": "1"', 3, "not valid JSON"),
+        ('{"INSTRUCTION": "FOO"}', 3, "unknown INSTRUCTION 'FOO'"),
+        ('{"INSTRUCTION": "RELEASE"}', 3, "missing field 'NAME'"),
+        ('{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["x0"], "RESULT": ["y"], "TIME": "fast"}', 3, "'TIME' must be a number"),
+        ('{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["zz"], "RESULT": [], "TIME": "1"}', 3, "argument 'zz' is not bound"),
+        ('[1, 2]', 3, "expected a JSON object"),
+    ],
+)
+def test_malformed_line_reports_its_number(bad, line, message):
+    lines = sample().splitlines()
+    lines.insert(2, bad)
+    with pytest.raises(TraceFormatError, match=message) as e:
+        baseline(parse_trace(lines))
+    assert e.value.line == line
+    assert f"trace line {line}:" in str(e.value)
+
+
+def test_missing_memory_line_is_reported():
+    text = '{"INSTRUCTION": "CONSTANT", "NAME": "a"}\n{"INSTRUCTION": "RELEASE", "NAME": "a"}\n'
+    with pytest.raises(TraceFormatError, match="line 2: expected MEMORY for 'a', got RELEASE"):
+        parse_trace(text.splitlines())
+
+
+def test_mutate_with_explicit_copy_sizes():
+    buf = io.StringIO()
+    w = TraceWriter(buf)
+    w.constant("a", 8)
+    w.call("f", ["a"], ["b"], 1, [64], [-1])
+    w.mutate("g_", ["b", "a"], [0], 1, sizes=[32])
+    trace = parse_trace(buf.getvalue().splitlines())
+    assert trace[-1].sizes == (32,)
+    assert baseline(trace).peak_memory == 8 + 64 + 32
+    assert math.isfinite(baseline(trace).base_compute)
