@@ -7,7 +7,16 @@ from collections import Counter
 
 import pytest
 
-from dtr.heuristics import LRU, MSPS, DTREqClass, DTRFull, DTRLocal, LargestFirst, RandomChoice, make_heuristic
+from dtr.heuristics import (
+    LRU,
+    MSPS,
+    DTREqClass,
+    DTRFull,
+    DTRLocal,
+    LargestFirst,
+    RandomChoice,
+    make_heuristic,
+)
 from dtr.runtime import Runtime
 
 
@@ -120,5 +129,5 @@ def test_random_picks_every_candidate():
 
 
 def test_unknown_heuristic_is_named():
-    with pytest.raises(ValueError, match="'nope'.*dtr_eq"):
+    with pytest.raises(ValueError, match=r"'nope'.*dtr_eq"):
         make_heuristic("nope")
