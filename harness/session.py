@@ -87,10 +87,10 @@ class Session:
 
     def _prebuild(self, programs: list[Program]) -> None:
         """Build each distinct RTL once, in this process, before workers need it."""
-        from harness.verilator_build import build_library
-
         seen = set()
         for program in programs:
+            from harness.verilator_build import build_library
+
             acc = accelerator(program.accelerator)
             key = (acc.name, json.dumps(acc.verilog_parameters(program), sort_keys=True))
             if key in seen:

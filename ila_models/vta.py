@@ -199,8 +199,9 @@ class VtaSemantics:
             x = state["inp"][idx["src"]].astype(np.int32)
             w = state["wgt"][idx["wgt"]].astype(np.int32).reshape(-1, cfg.block_out, cfg.block_in)
             products = np.einsum("tk,tjk->tj", x, w)
-            sums = np.zeros((rows.size, cfg.block_out), dtype=np.int64)
-            np.add.at(sums, inverse, products)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.searchsorted(inverse[order], np.arange(rows.size))
+            sums = np.add.reduceat(products[order].astype(np.int64), starts, axis=0)
             values = (state["acc"][rows].astype(np.int64) + sums).astype(np.int32)  # wraps mod 2^32
         update.update(self._write_acc(rows, values))
         return update
