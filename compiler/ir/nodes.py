@@ -1,0 +1,70 @@
+"""Reading extracted egglog terms: operator name, tensor arguments and literal attributes of a node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from egglog.deconstruct import get_callable_args, get_callable_fn, get_literal_value
+
+from compiler.ir import terms as T
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator application in a term: `name(*tensors, *attrs)`."""
+
+    name: str
+    tensors: tuple[T.Tensor, ...]
+    attrs: tuple[Any, ...]
+
+
+def term_key(term: Any) -> Any:
+    """A hashable identity for a term (structurally equal terms share it), for memoised walks of DAGs."""
+    return term.__egg_typed_expr__
+
+
+def _flatten_list(lst: Any) -> list[T.Tensor]:
+    out: list[T.Tensor] = []
+    while repr(get_callable_fn(lst)) == "TensorList.cons":
+        head, lst = get_callable_args(lst)
+        out.append(head)
+    return out
+
+
+def decompose(term: T.Tensor) -> Node:
+    """The node at the root of `term`."""
+    fn = get_callable_fn(term)
+    if fn is None:
+        raise ValueError(f"expected an operator application, got {term!r}")
+    name = repr(fn)
+    tensors: list[T.Tensor] = []
+    attrs: list[Any] = []
+    for arg in get_callable_args(term):
+        literal = get_literal_value(arg)
+        if literal is not None:
+            attrs.append(literal)
+        elif isinstance(arg, T.TensorList):
+            tensors.extend(_flatten_list(arg))
+        else:
+            tensors.append(arg)
+    return Node(name, tuple(tensors), tuple(attrs))
+
+
+def walk(roots: list[T.Tensor]) -> Iterator[tuple[Any, Node]]:
+    """Every distinct node reachable from `roots`, children before parents."""
+    seen: set[Any] = set()
+    stack: list[tuple[T.Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        term, expanded = stack.pop()
+        key = term_key(term)
+        if key in seen:
+            continue
+        node = decompose(term)
+        if expanded:
+            seen.add(key)
+            yield key, node
+            continue
+        stack.append((term, True))
+        stack.extend((t, False) for t in reversed(node.tensors) if term_key(t) not in seen)
