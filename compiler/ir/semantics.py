@@ -18,8 +18,9 @@ def conv_out_size(size: int, k: int, stride: int, pad_lo: int, pad_hi: int) -> i
     return (size + pad_lo + pad_hi - k) // stride + 1
 
 
-def im2col(x: Array, kh: int, kw: int, sh: int, sw: int, pt: int, pl: int, pb: int, pr: int) -> Array:
-    """(N, C, H, W) -> (N*OH*OW, C*KH*KW), column order (c, i, j) matching OIHW kernels flattened."""
+def im2col(x: Array, k: Array, sh: int, sw: int, pt: int, pl: int, pb: int, pr: int) -> Array:
+    """(N, C, H, W) -> (N*OH*OW, C*KH*KW) for kernel k; column order (c, i, j) as OIHW kernels flattened."""
+    kh, kw = k.shape[2:]
     n, c, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     oh, ow = conv_out_size(h, kh, sh, pt, pb), conv_out_size(w, kw, sw, pl, pr)
@@ -30,17 +31,18 @@ def im2col(x: Array, kh: int, kw: int, sh: int, sw: int, pt: int, pl: int, pb: i
     return cols.reshape(n * oh * ow, c * kh * kw)
 
 
-def col2im(y: Array, x: Array, kh: int, kw: int, sh: int, sw: int, pt: int, pl: int, pb: int, pr: int) -> Array:
-    """(N*OH*OW, O) -> (N, O, OH, OW) for a convolution of x."""
+def col2im(y: Array, x: Array, k: Array, sh: int, sw: int, pt: int, pl: int, pb: int, pr: int) -> Array:
+    """(N*OH*OW, O) -> (N, O, OH, OW) for the convolution of x by kernel k."""
+    kh, kw = k.shape[2:]
     n, _, h, w = x.shape
     oh, ow = conv_out_size(h, kh, sh, pt, pb), conv_out_size(w, kw, sw, pl, pr)
     return np.ascontiguousarray(y.reshape(n, oh, ow, y.shape[-1]).transpose(0, 3, 1, 2))
 
 
-def group_im2col(x: Array, groups: int, *conv: int) -> Array:
+def group_im2col(x: Array, k: Array, groups: int, *conv: int) -> Array:
     """(N, C, H, W) -> (G, N*OH*OW, C/G*KH*KW)."""
     n, c, h, w = x.shape
-    return np.stack([im2col(g, *conv) for g in x.reshape(n, groups, c // groups, h, w).transpose(1, 0, 2, 3, 4)])
+    return np.stack([im2col(g, k, *conv) for g in x.reshape(n, groups, c // groups, h, w).transpose(1, 0, 2, 3, 4)])
 
 
 def group_kernel(w: Array, groups: int) -> Array:
@@ -49,18 +51,17 @@ def group_kernel(w: Array, groups: int) -> Array:
     return np.ascontiguousarray(w.reshape(groups, o // groups, -1).transpose(0, 2, 1))
 
 
-def group_col2im(y: Array, x: Array, *conv: int) -> Array:
+def group_col2im(y: Array, x: Array, k: Array, *conv: int) -> Array:
     """(G, N*OH*OW, O/G) -> (N, O, OH, OW)."""
     g, rows, og = y.shape
-    return col2im(y.transpose(1, 0, 2).reshape(rows, g * og), x, *conv)
+    return col2im(y.transpose(1, 0, 2).reshape(rows, g * og), x, k, *conv)
 
 
 def conv2d(x: Array, w: Array, sh: int, sw: int, pt: int, pl: int, pb: int, pr: int, groups: int = 1) -> Array:
     """Grouped NCHW convolution via im2col (float64 accumulation, float32 result)."""
-    kh, kw = w.shape[2:]
-    conv = (kh, kw, sh, sw, pt, pl, pb, pr)
-    cols = group_im2col(x.astype(np.float64), groups, *conv)
-    return group_col2im(cols @ group_kernel(w.astype(np.float64), groups), x, *conv).astype(np.float32)
+    conv = (sh, sw, pt, pl, pb, pr)
+    cols = group_im2col(x.astype(np.float64), w, groups, *conv)
+    return group_col2im(cols @ group_kernel(w.astype(np.float64), groups), x, w, *conv).astype(np.float32)
 
 
 def dense(x: Array, w: Array) -> Array:

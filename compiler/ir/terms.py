@@ -120,12 +120,12 @@ def global_mean(x: Tensor) -> Tensor:
 
 
 # ---- derived forms -----------------------------------------------------------------------------
-@function(cost=1000)
+@function
 def dense(x: Tensor, w: Tensor) -> Tensor:
     """x[..., K] @ w[N, K]^T (Relay's nn.dense)."""
 
 
-@function(cost=1000)
+@function
 def bias_add(x: Tensor, b: Tensor) -> Tensor:
     """x + b, b a bias vector (broadcast along its non-unit axis)."""
 
@@ -136,8 +136,8 @@ def zeros_bias(w: Tensor) -> Tensor:
 
 
 @function
-def im2col(x: Tensor, kh: i64Like, kw: i64Like, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
-    """Windows of NCHW x as rows: (N*OH*OW, C*KH*KW)."""
+def im2col(x: Tensor, w: Tensor, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
+    """Windows of NCHW x as rows: (N*OH*OW, C*KH*KW); the kernel w gives KH, KW."""
 
 
 @function
@@ -146,12 +146,12 @@ def flatten_kernel(w: Tensor) -> Tensor:
 
 
 @function
-def col2im(y: Tensor, x: Tensor, kh: i64Like, kw: i64Like, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
-    """GEMM result (N*OH*OW, O) back to NCHW (N, O, OH, OW); x (the conv input) gives N, OH, OW."""
+def col2im(y: Tensor, x: Tensor, w: Tensor, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
+    """GEMM result (N*OH*OW, O) back to NCHW (N, O, OH, OW) for the convolution of x by w."""
 
 
 @function
-def group_im2col(x: Tensor, groups: i64Like, kh: i64Like, kw: i64Like, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
+def group_im2col(x: Tensor, w: Tensor, groups: i64Like, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
     """im2col per channel group: (G, N*OH*OW, C/G*KH*KW)."""
 
 
@@ -161,7 +161,7 @@ def group_kernel(w: Tensor, groups: i64Like) -> Tensor:
 
 
 @function
-def group_col2im(y: Tensor, x: Tensor, kh: i64Like, kw: i64Like, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
+def group_col2im(y: Tensor, x: Tensor, w: Tensor, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like) -> Tensor:
     """Batched GEMM result (G, N*OH*OW, O/G) back to NCHW (N, O, OH, OW)."""
 
 
@@ -180,19 +180,19 @@ def from_pixels(y: Tensor, x: Tensor) -> Tensor:
     """(1, N, M, 1) image back to rows shaped like x with last dim N."""
 
 
-@function(cost=1000)
+@function
 def per_group_conv2d(
     x: Tensor, w: Tensor, sh: i64Like, sw: i64Like, pt: i64Like, pl: i64Like, pb: i64Like, pr: i64Like, groups: i64Like
 ) -> Tensor:
     """A grouped convolution as `groups` independent ungrouped convolutions (concatenated on channels)."""
 
 
-@function(cost=1000)
+@function
 def lstm_cell_c(gates: Tensor, c: Tensor) -> Tensor:
     """LSTM next cell state from pre-activation gates [i, f, g, o] and the cell state c."""
 
 
-@function(cost=1000)
+@function
 def lstm_cell_h(gates: Tensor, c: Tensor) -> Tensor:
     """LSTM next hidden state o * tanh(c') from gates and the previous cell state c."""
 
@@ -260,3 +260,11 @@ ACCELERATOR_CALLS: dict[str, tuple[str, ...]] = {
 """Accelerator-call constructor names per accelerator."""
 
 ACCELERATORS: tuple[str, ...] = tuple(ACCELERATOR_CALLS)
+
+LAYOUT_GLUE: frozenset[str] = frozenset(
+    {
+        "reshape", "transpose", "permute", "chunk", "zeros_bias", "im2col", "flatten_kernel", "col2im",
+        "group_im2col", "group_kernel", "group_col2im", "to_pixels", "as_1x1_kernel", "from_pixels",
+    }
+)
+"""Data-movement terms: cheap host-side marshalling around accelerator calls, not compute."""

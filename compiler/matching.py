@@ -1,0 +1,147 @@
+"""Instruction selection by equality saturation: exact matching (patterns only) or flexible matching
+(patterns plus rewrite families), then extraction with an explicit cost model.
+
+Cost model (per distinct node, shared subterms counted once): the target accelerator's calls 1, layout
+glue 1, leaves and literals 0, any operator the host computes 100, another accelerator's calls 10^6.
+So extraction offloads whatever it can and never trades host compute for layout glue it doesn't need.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from egglog import EGraph, Schedule, greedy_dag_cost_model, run, seq
+from egglog.deconstruct import get_callable_fn
+
+from compiler.ir.from_relax import ImportedModule
+from compiler.ir.nodes import walk
+from compiler.ir.terms import ACCELERATOR_CALLS, ACCELERATORS, LAYOUT_GLUE, Tensor
+from compiler.rules import FAMILIES, FLEXIBLE, PATTERNS
+
+HOST_COST = 100
+GLUE_COST = 1
+ACCEL_COST = 1
+FOREIGN_ACCEL_COST = 1_000_000
+LEAVES = frozenset({"Tensor.input", "Tensor.const", "TensorList.nil", "TensorList.cons"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on equality saturation (as flexmatch: 5 s, 500k nodes, 40 iterations; smaller node cap here)."""
+
+    seconds: float = 5.0
+    nodes: int = 100_000
+    iterations: int = 40
+
+
+@dataclass
+class MatchResult:
+    """The extracted program and what was offloaded."""
+
+    accelerator: str
+    flexible: bool
+    roots: list[Tensor]
+    offloaded: Counter[str]
+    host_ops: Counter[str]
+    iterations: int
+    nodes: int
+    seconds: float
+    stop_reason: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def offloaded_total(self) -> int:
+        return sum(self.offloaded.values())
+
+
+def _cost_model(accelerator: str) -> Any:
+    own = frozenset(ACCELERATOR_CALLS[accelerator])
+    foreign = frozenset(n for a, names in ACCELERATOR_CALLS.items() if a != accelerator for n in names)
+    cache: dict[str, int] = {}
+
+    def self_cost(expr: Any) -> int:
+        fn = get_callable_fn(expr)
+        if fn is None:
+            return 0
+        name = repr(fn)
+        if name not in cache:
+            if name in LEAVES:
+                cache[name] = 0
+            elif name in own:
+                cache[name] = ACCEL_COST
+            elif name in foreign:
+                cache[name] = FOREIGN_ACCEL_COST
+            elif name in LAYOUT_GLUE:
+                cache[name] = GLUE_COST
+            else:
+                cache[name] = HOST_COST
+        return cache[name]
+
+    def base(egraph: EGraph, expr: Any, children_costs: list[int]) -> int:
+        return self_cost(expr) + sum(children_costs)
+
+    return greedy_dag_cost_model(base)
+
+
+def _schedule(accelerator: str, flexible: bool) -> Schedule:
+    rulesets = [PATTERNS[accelerator]]
+    if flexible:
+        rulesets += [FAMILIES[f] for f in FLEXIBLE[accelerator]]
+    return seq(*(run(r) for r in rulesets))
+
+
+def _node_count(egraph: EGraph) -> int:
+    return sum(size for _, size in egraph.all_function_sizes())
+
+
+def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Limits = Limits()) -> MatchResult:
+    """Saturate (within `limits`) and extract the cheapest program for `accelerator`."""
+    if accelerator not in ACCELERATORS:
+        raise ValueError(f"unknown accelerator {accelerator!r}; expected one of {', '.join(ACCELERATORS)}")
+    start = time.perf_counter()
+    egraph = EGraph()
+    for fact in imported.facts:
+        egraph.register(fact)
+    for out in imported.outputs:
+        egraph.register(out)
+    schedule = _schedule(accelerator, flexible)
+    iterations, stop, nodes = 0, "saturated", 0
+    while True:
+        if iterations >= limits.iterations:
+            stop = "iteration limit"
+            break
+        report = egraph.run(schedule)
+        iterations += 1
+        nodes = _node_count(egraph)
+        if not report.updated:
+            break
+        if nodes > limits.nodes:
+            stop = "node limit"
+            break
+        if time.perf_counter() - start > limits.seconds:
+            stop = "time limit"
+            break
+    cost_model = _cost_model(accelerator)
+    roots = [egraph.extract(out, cost_model=cost_model) for out in imported.outputs]
+    offloaded: Counter[str] = Counter()
+    host_ops: Counter[str] = Counter()
+    own = set(ACCELERATOR_CALLS[accelerator])
+    for _, node in walk(roots):
+        if node.name in own:
+            offloaded[node.name] += 1
+        elif node.name == "host":
+            host_ops[imported.host_calls[node.attrs[0]].op_name] += 1
+        elif node.name not in LEAVES and node.name not in LAYOUT_GLUE:
+            host_ops[node.name] += 1
+    notes = []
+    if host_ops:
+        listed = ", ".join(f"{op} x{n}" for op, n in host_ops.most_common())
+        notes.append(f"{sum(host_ops.values())} operators fall back to the host (TVM llvm): {listed}")
+    if stop != "saturated":
+        notes.append(f"saturation stopped at the {stop} after {iterations} iterations ({nodes} nodes)")
+    return MatchResult(
+        accelerator, flexible, roots, offloaded, host_ops, iterations, nodes, time.perf_counter() - start, stop, notes
+    )
