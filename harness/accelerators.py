@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from ila_models import vta
+from ila_models import hlscnn, vta
 from ila_models.language import IlaModel
 from ila_models.program import Program
 
@@ -38,6 +38,7 @@ class Accelerator:
 
 REGISTRY: dict[str, Accelerator] = {
     "vta": Accelerator("vta", vta, top="vta_top"),
+    "hlscnn": Accelerator("hlscnn", hlscnn, top="hlscnn_top"),
 }
 
 

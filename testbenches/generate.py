@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ila_models.program import Program
+from testbenches.hlscnn import programs as hlscnn_programs
 from testbenches.vta import programs as vta_programs
 
 GENERATORS: dict[str, list[Callable[[], Program]]] = {
     "vta": [vta_programs.matmul, vta_programs.conv2d],
+    "hlscnn": hlscnn_programs.GENERATED,
 }
 
 
