@@ -14,7 +14,7 @@ export PYTHONPATH := $(abspath .)
 
 PROGRAMS := build/programs/$(ACCEL)
 
-.PHONY: venv sim programs test regress lint bench clean help
+.PHONY: venv sim programs test regress lint bench clean help compile compile-report
 
 help:
 	@echo "make sim [ACCEL=vta]   generate the accelerator's programs and run them in lockstep"
@@ -37,7 +37,7 @@ sim: programs
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy ila_models harness testbenches
+	$(VENV)/bin/mypy ila_models harness testbenches compiler
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
@@ -50,3 +50,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build results/*.parquet results/*.csv
+
+MODEL ?= resnet20
+
+compile: $(STAMP)
+	$(PY) -m compiler compile --model $(MODEL) --accel $(ACCEL)
+
+compile-report: $(STAMP)
+	$(PY) -m compiler report --out results

@@ -97,8 +97,9 @@ def _node_count(egraph: EGraph) -> int:
     return sum(size for _, size in egraph.all_function_sizes())
 
 
-def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Limits = Limits()) -> MatchResult:
+def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Limits | None = None) -> MatchResult:
     """Saturate (within `limits`) and extract the cheapest program for `accelerator`."""
+    limits = limits or Limits()
     if accelerator not in ACCELERATORS:
         raise ValueError(f"unknown accelerator {accelerator!r}; expected one of {', '.join(ACCELERATORS)}")
     start = time.perf_counter()

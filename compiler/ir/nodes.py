@@ -25,8 +25,8 @@ def term_key(term: Any) -> Any:
     return term.__egg_typed_expr__
 
 
-def _flatten_list(lst: Any) -> list[T.Tensor]:
-    out: list[T.Tensor] = []
+def _flatten_list(lst: Any) -> list[Any]:
+    out: list[Any] = []
     while repr(get_callable_fn(lst)) == "TensorList.cons":
         head, lst = get_callable_args(lst)
         out.append(head)
@@ -39,10 +39,10 @@ def decompose(term: T.Tensor) -> Node:
     if fn is None:
         raise ValueError(f"expected an operator application, got {term!r}")
     name = repr(fn)
-    tensors: list[T.Tensor] = []
+    tensors: list[Any] = []
     attrs: list[Any] = []
     for arg in get_callable_args(term):
-        literal = get_literal_value(arg)
+        literal = get_literal_value(arg)  # type: ignore[call-overload]
         if literal is not None:
             attrs.append(literal)
         elif isinstance(arg, T.TensorList):

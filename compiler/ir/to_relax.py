@@ -17,7 +17,7 @@ from tvm import relax
 
 from compiler.ir import semantics
 from compiler.ir.from_relax import ImportedModule, shape_of
-from compiler.ir.nodes import Node, walk
+from compiler.ir.nodes import Node, term_key, walk
 from compiler.ir.terms import ACCELERATOR_CALLS, Tensor
 
 OffloadImpl = Callable[[str, Sequence[np.ndarray], tuple[Any, ...]], np.ndarray]
@@ -96,7 +96,7 @@ def _emit_nodes(
     values: dict[Any, relax.Expr] = {}
     packed: dict[tuple[str, tuple[Any, ...]], str] = {}
     for key, node in walk(roots):
-        args = [values[t.__egg_typed_expr__] for t in node.tensors]
+        args = [values[term_key(t)] for t in node.tensors]
         if node.name == "Tensor.input":
             values[key] = params[node.attrs[0]]
             continue
@@ -107,7 +107,7 @@ def _emit_nodes(
         if expr is None:
             expr = _packed_call(session, packed, node, args, offload)
         values[key] = bb.emit(expr)
-    return bb.emit_output(relax.Tuple([values[r.__egg_typed_expr__] for r in roots]))
+    return bb.emit_output(relax.Tuple([values[term_key(r)] for r in roots]))
 
 
 def _packed_call(

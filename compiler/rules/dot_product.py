@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from egglog import rewrite, ruleset
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, rewrite, ruleset
 
 from compiler.ir.terms import Tensor, bias_add, dense, zeros_bias
 
 
 @ruleset
-def dot_product_rules(x: Tensor, w: Tensor) -> object:
+def dot_product_rules(x: Tensor, w: Tensor) -> Iterable[RewriteOrRule]:
     yield rewrite(dense(x, w)).to(bias_add(dense(x, w), zeros_bias(w)))
 
 

@@ -7,7 +7,9 @@ Grouped (depthwise included): one matmul per group, as a batched matmul over the
 
 from __future__ import annotations
 
-from egglog import i64, rewrite, ruleset
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, i64, rewrite, ruleset
 
 from compiler.ir.terms import (
     Tensor,
@@ -25,7 +27,7 @@ from compiler.ir.terms import (
 
 
 @ruleset
-def im2col_rules(x: Tensor, w: Tensor, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, g: i64) -> object:
+def im2col_rules(x: Tensor, w: Tensor, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, g: i64) -> Iterable[RewriteOrRule]:
     yield rewrite(conv2d(x, w, sh, sw, pt, pl, pb, pr)).to(
         col2im(dense(im2col(x, w, sh, sw, pt, pl, pb, pr), flatten_kernel(w)), x, w, sh, sw, pt, pl, pb, pr)
     )

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
-from egglog import String, i64, rewrite, ruleset
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, String, i64, rewrite, ruleset
 
 from compiler.ir.terms import (
     Tensor,
@@ -21,14 +23,14 @@ from compiler.ir.terms import (
 
 
 @ruleset
-def layout_rules(x: Tensor, w: Tensor, s1: String, s2: String, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, g: i64) -> object:
+def layout_rules(x: Tensor, w: Tensor, s1: String, s2: String, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, g: i64) -> Iterable[RewriteOrRule]:
     yield rewrite(reshape(reshape(x, s1), s2)).to(reshape(x, s2))
     yield rewrite(transpose(transpose(x))).to(x)
     yield rewrite(grouped_conv2d(x, w, sh, sw, pt, pl, pb, pr, g)).to(per_group_conv2d(x, w, sh, sw, pt, pl, pb, pr, g))
 
 
 @ruleset
-def linear_as_conv_rules(x: Tensor, w: Tensor) -> object:
+def linear_as_conv_rules(x: Tensor, w: Tensor) -> Iterable[RewriteOrRule]:
     """Kept apart from `layout_rules`: with im2col it would loop (conv -> dense -> conv ...)."""
     yield rewrite(dense(x, w)).to(from_pixels(conv2d(to_pixels(x), as_1x1_kernel(w), 1, 1, 0, 0, 0, 0), x))
 

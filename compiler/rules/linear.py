@@ -8,13 +8,15 @@ bias vector (on either side) is bias_add.
 
 from __future__ import annotations
 
-from egglog import rewrite, rule, ruleset, union
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, rewrite, rule, ruleset, union
 
 from compiler.ir.terms import Tensor, add, bias_add, dense, is_bias, matmul, transpose
 
 
 @ruleset
-def linear_rules(x: Tensor, w: Tensor, b: Tensor) -> object:
+def linear_rules(x: Tensor, w: Tensor, b: Tensor) -> Iterable[RewriteOrRule]:
     yield rewrite(matmul(x, transpose(w))).to(dense(x, w))
     yield rule(e := add(b, x), is_bias(b)).then(union(e).with_(add(x, b)))
     yield rule(e := add(x, b), is_bias(b)).then(union(e).with_(bias_add(x, b)))

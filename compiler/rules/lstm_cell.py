@@ -7,13 +7,15 @@ Commutativity of add and mul lets the canonical cell pattern match however a mod
 
 from __future__ import annotations
 
-from egglog import rewrite, ruleset
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, rewrite, ruleset
 
 from compiler.ir.terms import Tensor, add, chunk, lstm_cell_c, lstm_cell_h, mul, sigmoid, tanh
 
 
 @ruleset
-def lstm_cell_rules(a: Tensor, b: Tensor, g: Tensor, c: Tensor) -> object:
+def lstm_cell_rules(a: Tensor, b: Tensor, g: Tensor, c: Tensor) -> Iterable[RewriteOrRule]:
     yield rewrite(mul(a, b)).to(mul(b, a))
     yield rewrite(add(a, b)).to(add(b, a))
     cell_c = add(mul(sigmoid(chunk(g, 4, 1)), c), mul(sigmoid(chunk(g, 4, 0)), tanh(chunk(g, 4, 2))))

@@ -10,7 +10,9 @@ lowered here too, so a family only has to reach one of them.
 
 from __future__ import annotations
 
-from egglog import i64, rewrite, rule, ruleset, union
+from collections.abc import Iterable
+
+from egglog import RewriteOrRule, i64, rewrite, rule, ruleset, union
 
 from compiler.ir.terms import (
     Tensor,
@@ -39,7 +41,7 @@ from compiler.ir.terms import (
 
 
 @ruleset
-def vta_patterns(x: Tensor, w: Tensor, b: Tensor, e: Tensor) -> object:
+def vta_patterns(x: Tensor, w: Tensor, b: Tensor, e: Tensor) -> Iterable[RewriteOrRule]:
     yield rewrite(matmul(x, transpose(w))).to(vta_dense(x, w))
     yield rewrite(dense(x, w)).to(vta_dense(x, w))
     yield rule(eq_add := add(x, b), is_bias(b)).then(union(eq_add).with_(vta_bias_add(x, b)))
@@ -47,7 +49,7 @@ def vta_patterns(x: Tensor, w: Tensor, b: Tensor, e: Tensor) -> object:
 
 
 @ruleset
-def flexasr_patterns(x: Tensor, w: Tensor, b: Tensor, g: Tensor, c: Tensor) -> object:
+def flexasr_patterns(x: Tensor, w: Tensor, b: Tensor, g: Tensor, c: Tensor) -> Iterable[RewriteOrRule]:
     yield rule(e := add(matmul(x, transpose(w)), b), is_bias(b)).then(union(e).with_(flex_linear(x, w, b)))
     yield rewrite(bias_add(dense(x, w), b)).to(flex_linear(x, w, b))
     # torch.nn.LSTM's cell as TVM's frontend spells it: c' = f*c + i*g ; h' = o * tanh(c')
@@ -59,7 +61,7 @@ def flexasr_patterns(x: Tensor, w: Tensor, b: Tensor, g: Tensor, c: Tensor) -> o
 
 
 @ruleset
-def hlscnn_patterns(x: Tensor, w: Tensor, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, gr: i64) -> object:
+def hlscnn_patterns(x: Tensor, w: Tensor, sh: i64, sw: i64, pt: i64, pl: i64, pb: i64, pr: i64, gr: i64) -> Iterable[RewriteOrRule]:
     yield rewrite(conv2d(x, w, sh, sw, pt, pl, pb, pr)).to(hlscnn_conv2d(x, w, sh, sw, pt, pl, pb, pr))
     yield rewrite(per_group_conv2d(x, w, sh, sw, pt, pl, pb, pr, gr)).to(
         hlscnn_grouped_conv2d(x, w, sh, sw, pt, pl, pb, pr, gr)
