@@ -21,7 +21,7 @@ module hlscnn_epilogue (
     wire signed [31:0] p2 = bias_en ? p1 + bias_p : p1;
     wire signed [31:0] p3 = (act != 2'd0 && p2 < 0) ? 32'sd0 : p2;
     wire signed [31:0] p4 = (act == 2'd2 && p3 > thr_p) ? thr_p : p3;
-    wire signed [32:0] rounded = ({p4[31], p4} + 33'sd256) >>> 9;
+    wire signed [32:0] rounded = ($signed({p4[31], p4}) + 33'sd256) >>> 9;
 
     always @(*) begin
         if (rounded > 33'sd32767) out = 16'sh7fff;
