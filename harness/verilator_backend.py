@@ -1,0 +1,292 @@
+"""VerilatorBackend: the RTL verilated into a shared library with the generic shim, driven through ctypes.
+
+One Python call per retirement (`next_retirement`) or per run (`run_to_completion`); the clock
+loop, the command handshake and the DRAM model run in C++ (harness/shim/tandem_shim.cpp).
+State is read by name through the refinement map (rtl/<accel>/refinement.json): each mapped
+memory is resolved once to a handle and copied raw into a numpy buffer, then viewed as the
+ILA's dtype and shape (entry r = row r, lanes packed little endian; rtl/README.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.backend import Retire, SimulatorHang
+from harness.verilator_build import VerilatedLibrary, build_library
+
+if TYPE_CHECKING:
+    from ila_models.program import Program
+
+_P = ctypes.c_void_p
+_U64 = ctypes.c_uint64
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    "tandem_create": (_P, []),
+    "tandem_destroy": (None, [_P]),
+    "tandem_last_error": (ctypes.c_char_p, [_P]),
+    "tandem_units": (ctypes.c_uint32, []),
+    "tandem_cmd_port_bytes": (ctypes.c_uint32, []),
+    "tandem_reset": (None, [_P]),
+    "tandem_set_serial": (None, [_P, ctypes.c_int]),
+    "tandem_cycle": (_U64, [_P]),
+    "tandem_busy": (ctypes.c_int, [_P]),
+    "tandem_retired": (_U64, [_P]),
+    "tandem_accepted": (_U64, [_P]),
+    "tandem_dram_errors": (_U64, [_P]),
+    "tandem_dram_alloc": (ctypes.c_int, [_P, _U64]),
+    "tandem_dram_size": (_U64, [_P]),
+    "tandem_dram_write": (ctypes.c_int, [_P, _U64, _P, _U64]),
+    "tandem_dram_read": (ctypes.c_int, [_P, _U64, _P, _U64]),
+    "tandem_push_commands": (ctypes.c_int, [_P, _P, _U64, ctypes.c_uint32]),
+    "tandem_run_until_retire": (ctypes.c_int, [_P, _U64, _P, ctypes.c_int]),
+    "tandem_run_to_completion": (ctypes.c_int64, [_P, _U64, _U64, _P]),
+    "tandem_state_find": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p]),
+    "tandem_state_info": (
+        ctypes.c_int,
+        [_P, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(_U64), ctypes.POINTER(ctypes.c_uint32)],
+    ),
+    "tandem_state_read": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
+    "tandem_state_write": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
+}
+_RUN_DONE = 0
+_RUN_HANG = -1
+
+
+def load_shim(path: str | Path) -> ctypes.CDLL:
+    """Open a built libtandem.so and declare its C signatures."""
+    lib = ctypes.CDLL(str(path))
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+class _MappedState:
+    """One ILA state variable held in an RTL memory, resolved to a shim handle."""
+
+    def __init__(self, name: str, handle: int, dtype: np.dtype, shape: tuple[int, ...], entry_bytes: int):
+        self.name = name
+        self.handle = handle
+        self.dtype = dtype
+        self.shape = shape
+        self.entry_bytes = entry_bytes
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        self.raw = np.zeros((shape[0], entry_bytes), dtype=np.uint8)  # reused by every full read
+
+
+class VerilatorBackend:
+    """The fast-path RTL backend (see the module docstring)."""
+
+    name = "verilator"
+
+    def __init__(
+        self,
+        rtl_dir: str | Path,
+        top: str,
+        parameters: dict[str, int],
+        layout: dict[str, tuple[Any, tuple[int, ...]]],
+        refinement: dict[str, Any],
+        cycle_budget: int = 1_000_000,
+        *,
+        library: VerilatedLibrary | None = None,
+    ):
+        """Build (or reuse) the library of `rtl_dir` and resolve every mapped state variable.
+
+        layout: the ILA's state, name -> (numpy dtype, shape).
+        refinement: the loaded refinement.json of `rtl_dir`.
+        cycle_budget: cycles without any retirement before `SimulatorHang`.
+        """
+        self.units: list[str] = list(refinement["units"])
+        self.library = library or build_library(rtl_dir, top, parameters, len(self.units))
+        self.cycle_budget = int(cycle_budget)
+        self._lib = load_shim(self.library.path)
+        if self._lib.tandem_units() != len(self.units):
+            raise ValueError(
+                f"{self.library.path} was built for {self._lib.tandem_units()} units, "
+                f"but the refinement map lists {self.units!r}"
+            )
+        self._sim = self._lib.tandem_create()
+        self._records = (ctypes.c_uint64 * (4 * len(self.units)))()
+        self._pending: deque[Retire] = deque()
+        self._retired: np.ndarray = np.zeros(0, dtype=bool)
+        self._layout = {k: (np.dtype(v[0]), tuple(v[1])) for k, v in layout.items()}
+        self._harness: dict[str, str] = {}
+        self._mapped: dict[str, _MappedState] = {}
+        self.unmapped: dict[str, str] = {}
+        for name, entry in refinement["state"].items():
+            if "unmapped" in entry:
+                self.unmapped[name] = entry["unmapped"]
+            elif "harness" in entry:
+                if entry["harness"] != "dram":
+                    raise ValueError(f"refinement state {name!r}: harness memory {entry['harness']!r}; expected 'dram'")
+                self._harness[name] = entry["harness"]
+            else:
+                self._mapped[name] = self._resolve(name, entry["scope"], entry["var"])
+
+    def _error(self) -> str:
+        return (self._lib.tandem_last_error(self._sim) or b"").decode()
+
+    def _resolve(self, name: str, scope: str, var: str) -> _MappedState:
+        if name not in self._layout:
+            raise ValueError(f"refinement maps {name!r}, which the ILA layout does not have ({sorted(self._layout)})")
+        dtype, shape = self._layout[name]
+        handle = self._lib.tandem_state_find(self._sim, scope.encode(), var.encode())
+        if handle < 0:
+            raise ValueError(f"refinement state {name!r}: {self._error()}")
+        bits, depth, entry_bytes = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint32()
+        self._lib.tandem_state_info(self._sim, handle, ctypes.byref(bits), ctypes.byref(depth), ctypes.byref(entry_bytes))
+        state = _MappedState(name, handle, dtype, shape, entry_bytes.value)
+        if depth.value != shape[0]:
+            raise ValueError(
+                f"state {name!r}: RTL {scope}.{var} has {depth.value} entries, the ILA {shape[0]} rows"
+            )
+        if entry_bytes.value < state.row_bytes:
+            raise ValueError(
+                f"state {name!r}: RTL {scope}.{var} entries are {bits.value} bits ({entry_bytes.value} bytes "
+                f"stored), smaller than an ILA row of {state.row_bytes} bytes ({dtype} x {shape[1:]})"
+            )
+        return state
+
+    # ---- the Backend protocol ---------------------------------------------------------------------
+    def reset(self) -> None:
+        """Reset the RTL, zero every mapped memory and the DRAM, forget the command stream."""
+        self._lib.tandem_reset(self._sim)
+        for st in self._mapped.values():
+            zeros = np.zeros((st.shape[0], st.entry_bytes), dtype=np.uint8)
+            self._check(self._lib.tandem_state_write(self._sim, st.handle, 0, st.shape[0], zeros.ctypes.data))
+        size = self._lib.tandem_dram_size(self._sim)
+        self._lib.tandem_dram_alloc(self._sim, size)
+        self._pending.clear()
+        self._retired = np.zeros(0, dtype=bool)
+
+    def load(self, program: Program) -> None:
+        """Copy the Program's DRAM image into the shim's memory model and queue its commands."""
+        dram = np.ascontiguousarray(program.memories["dram"], dtype=np.uint8).reshape(-1)
+        self._check(self._lib.tandem_dram_alloc(self._sim, dram.size))
+        self._check(self._lib.tandem_dram_write(self._sim, 0, dram.ctypes.data, dram.size))
+        commands = np.ascontiguousarray(program.commands, dtype=np.uint8)
+        if commands.ndim != 2:
+            raise ValueError(f"program.commands has shape {commands.shape}; expected (N, command_bytes)")
+        port = self._lib.tandem_cmd_port_bytes()
+        if commands.shape[1] > port:
+            raise ValueError(f"commands of {commands.shape[1]} bytes do not fit the {port}-byte command port")
+        start = len(self._retired)
+        self._retired = np.concatenate([self._retired, np.zeros(len(commands), dtype=bool)])
+        if start and self._lib.tandem_accepted(self._sim) < start:
+            raise RuntimeError("load() while an earlier Program's commands are still being accepted; reset() first")
+        self._check(
+            self._lib.tandem_push_commands(self._sim, commands.ctypes.data, len(commands), commands.shape[1])
+        )
+
+    def next_retirement(self) -> Retire | None:
+        """Run until the next instruction retires (records of one cycle are handed out one by one)."""
+        if self._pending:
+            return self._pending.popleft()
+        n = self._lib.tandem_run_until_retire(self._sim, self.cycle_budget, self._records, len(self.units))
+        if n == _RUN_DONE:
+            return None
+        if n == _RUN_HANG:
+            raise SimulatorHang(self.cycle, self.cycle_budget, self.pending())
+        rec = self._records
+        for k in range(n):
+            index = rec[4 * k]
+            if index < len(self._retired):
+                self._retired[index] = True
+            self._pending.append(Retire(index, self.units[rec[4 * k + 1]], rec[4 * k + 2], rec[4 * k + 3]))
+        return self._pending.popleft()
+
+    def execute(self, index: int) -> None:
+        """Not meaningful for RTL: the RTL decides its own order; use next_retirement()."""
+        raise NotImplementedError(
+            f"VerilatorBackend.execute({index}): the RTL runs instructions itself and reports them through "
+            "next_retirement(); execute() is for the ILA backend"
+        )
+
+    def read(self, state: str, rows: slice | None = None) -> np.ndarray:
+        """State `state` (rows of its first axis when given) in the ILA's dtype and shape."""
+        if state in self._harness:
+            size = self._lib.tandem_dram_size(self._sim)
+            start, stop, _ = (rows or slice(None)).indices(size)
+            out = np.empty(max(stop - start, 0), dtype=np.uint8)
+            self._check(self._lib.tandem_dram_read(self._sim, start, out.ctypes.data, out.size))
+            return out
+        st = self._mapped.get(state)
+        if st is None:
+            why = self.unmapped.get(state)
+            raise KeyError(
+                f"state {state!r} is not held by the RTL ({why})" if why else
+                f"unknown state {state!r}; the RTL maps {sorted(self._mapped) + sorted(self._harness)}"
+            )
+        start, stop, _ = (rows or slice(None)).indices(st.shape[0])
+        nrows = max(stop - start, 0)
+        raw = st.raw[:nrows] if nrows else st.raw[:0]
+        self._check(self._lib.tandem_state_read(self._sim, st.handle, start, nrows, raw.ctypes.data))
+        return raw[:, : st.row_bytes].copy().view(st.dtype).reshape((nrows, *st.shape[1:]))
+
+    def write(self, state: str, value: np.ndarray) -> None:
+        """Overwrite a mapped state variable (initial state for tests); value in the ILA's dtype/shape."""
+        if state in self._harness:
+            data = np.ascontiguousarray(value, dtype=np.uint8).reshape(-1)
+            self._check(self._lib.tandem_dram_write(self._sim, 0, data.ctypes.data, data.size))
+            return
+        st = self._mapped[state]
+        value = np.asarray(value, dtype=st.dtype).reshape(st.shape)
+        raw = np.zeros((st.shape[0], st.entry_bytes), dtype=np.uint8)
+        raw[:, : st.row_bytes] = np.ascontiguousarray(value).view(np.uint8).reshape(st.shape[0], -1)
+        self._check(self._lib.tandem_state_write(self._sim, st.handle, 0, st.shape[0], raw.ctypes.data))
+
+    def quiescent(self) -> bool:
+        """True when nothing is in flight in the RTL."""
+        return not self._lib.tandem_busy(self._sim)
+
+    def close(self) -> None:
+        """Destroy the simulator (the library stays loaded: it cannot be unloaded safely)."""
+        if self._sim:
+            self._lib.tandem_destroy(self._sim)
+            self._sim = None
+
+    # ---- beyond the protocol -----------------------------------------------------------------------
+    @property
+    def cycle(self) -> int:
+        """Cycles since the last reset (the harness-owned counter)."""
+        return int(self._lib.tandem_cycle(self._sim))
+
+    def set_serial_mode(self, on: bool) -> None:
+        """Debug mode: the RTL accepts a command only when nothing is in flight."""
+        self._lib.tandem_set_serial(self._sim, 1 if on else 0)
+
+    def pending(self) -> list[int]:
+        """Indices of loaded instructions that have not retired."""
+        return [int(i) for i in np.flatnonzero(~self._retired)]
+
+    def dram_errors(self) -> int:
+        """DRAM requests the RTL made outside the memory (reads answered with zeros, writes dropped)."""
+        return int(self._lib.tandem_dram_errors(self._sim))
+
+    def run_to_completion(self, n_expected: int | None = None, max_cycles: int = 1 << 40) -> np.ndarray:
+        """The C++-only run: clock until every loaded instruction retires, no Python per instruction.
+
+        Returns the retirements as a (n, 4) uint64 array of (index, unit, cycle, cycles_taken).
+        Raises SimulatorHang when fewer than `n_expected` retire within `max_cycles`.
+        """
+        n = len(self._retired) if n_expected is None else n_expected
+        out = np.zeros((max(n, 1), 4), dtype=np.uint64)
+        got = self._lib.tandem_run_to_completion(self._sim, n, max_cycles, out.ctypes.data)
+        self._retired[out[:got, 0].astype(np.int64)] = True
+        if got < n:
+            raise SimulatorHang(self.cycle, max_cycles, self.pending())
+        return out[:got]
+
+    def _check(self, status: int) -> None:
+        if status < 0:
+            raise RuntimeError(f"tandem shim: {self._error()}")
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown may have unloaded ctypes
+            self.close()
