@@ -160,6 +160,30 @@ class Runtime:
         finally:
             self._exit()
 
+    def make_root(self, t: Tensor) -> None:
+        """Turn t into a pinned constant: drop its recipe and its links to the ops it came from.
+
+        Used for long-lived state written in place (optimizer buffers), whose lineage would
+        otherwise keep every earlier step's inputs alive.
+        """
+        self._enter()
+        try:
+            s = t.storage
+            if s.dead or not s.resident:
+                raise ValueError(f"cannot make {t.name!r} a root: its storage is {s!r}")
+            s.pinned = True
+            self.pool.remove(s)
+            for x in s.tensors:
+                x.op = None
+            parents = list(s.parents)
+            s.parents.clear()
+            for p in parents:
+                p.live_children -= 1
+                del p.children[s]
+                self._check_dead(p)
+        finally:
+            self._exit()
+
     def evict(self, t: Tensor) -> None:
         """Evict t's storage now (it must be resident, unpinned and not in use)."""
         s = t.storage
@@ -222,6 +246,8 @@ class Runtime:
             self.stats.remats += 1
         else:
             self.stats.base_compute += op.compute
+            for t in op.outputs:  # c(S), now that the op's cost is known (a measured op learns it here)
+                t.storage.add_op(op)
         self.memory += need
         self._note_peak()
         fresh: list[Storage] = []
@@ -361,8 +387,6 @@ class Runtime:
 
     def _link(self, op: Op) -> None:
         ins = list(dict.fromkeys(x.storage for x in op.inputs))
-        for t in op.outputs:
-            t.storage.add_op(op)
         for so in dict.fromkeys(t.storage for t in op.outputs):
             for si in ins:
                 if si is not so and so not in si.children:

@@ -77,8 +77,8 @@ def replay(trace: Sequence[Instruction], rt: Runtime) -> dict[str, Tensor]:
             env[ins.dst] = src
             if old is not None:
                 rt.release(old)
-        elif isinstance(ins, Annotate):
-            pass
+        elif isinstance(ins, Annotate) and ins.annotation == "PIN":
+            rt.make_root(lookup(ins.name, ins.line, "pinned tensor"))
     return env
 
 

@@ -13,9 +13,13 @@ One instruction per line, tensors named by strings:
     {"INSTRUCTION": "RELEASE", "NAME": "x3"}
     {"INSTRUCTION": "ANNOTATE", "ANNOTATION": "BACKWARD"}
 
+    {"INSTRUCTION": "ANNOTATE", "ANNOTATION": "PIN", "NAME": "x4"}   (extension, see below)
+
 TIME is op wall time in nanoseconds. Numbers may be JSON strings (as the prototype writes them)
 or numbers. Extension: a MUTATE may be followed by one MEMORY line per mutated argument giving
 the size of the copy-on-write copy; without them the copy is as large as the argument's storage.
+Extension: ANNOTATE PIN with a NAME turns that tensor into a pinned root (no recipe), as the
+PyTorch integration does for state written in place outside autograd (optimizer buffers).
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class Release:
 class Annotate:
     line: int
     annotation: str
+    name: str = ""  # for PIN
 
 
 Instruction = Constant | Call | Mutate | Copy | CopyFrom | Release | Annotate
@@ -213,7 +218,7 @@ def parse_trace(lines: Iterable[str]) -> list[Instruction]:
             ann = _field(rec, "ANNOTATION", n)
             if not isinstance(ann, str):
                 raise TraceFormatError(n, f"ANNOTATION must be a string, got {ann!r}")
-            out.append(Annotate(n, ann))
+            out.append(Annotate(n, ann, _name(rec, "NAME", n) if ann == "PIN" else ""))
         else:
             raise TraceFormatError(n, f"{kind} line outside a CONSTANT or CALL it belongs to")
     return out
@@ -263,3 +268,6 @@ class TraceWriter:
 
     def annotate(self, annotation: str) -> None:
         self._emit(INSTRUCTION="ANNOTATE", ANNOTATION=annotation)
+
+    def pin(self, name: str) -> None:
+        self._emit(INSTRUCTION="ANNOTATE", ANNOTATION="PIN", NAME=name)
