@@ -49,7 +49,6 @@ def test_program_round_trips_through_a_file(tmp_path, suite):
     assert (loaded.commands == program.commands).all() and loaded.config == {"weight_bits": 16, "spad_entries": 8192}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("index", range(7))
 def test_lockstep_passes_on_generated_programs(index):
     pytest.importorskip("harness.verilator_backend")
@@ -57,14 +56,6 @@ def test_lockstep_passes_on_generated_programs(index):
     report = run_program(program)
     assert report.passed, report.mismatches[0].headline()
     assert report.retired == len(program) and report.comparisons >= len(program)
-
-
-def test_lockstep_on_a_small_conv():
-    pytest.importorskip("harness.verilator_backend")
-    program = programs.GENERATED[3]()  # the 3x1 accumulate-split conv: 37 instructions, ~4k cycles
-    report = run_program(program)
-    assert report.passed, report.mismatches[0].headline()
-    assert report.retired == 37
 
 
 def test_planted_rtl_bug_is_localized_to_its_instruction_and_state(tmp_path):
