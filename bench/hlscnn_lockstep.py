@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 from harness.runner import RunOptions, run_program, verilator_backend
 from ila_models import hlscnn
@@ -30,7 +31,7 @@ def _cpp_only(program: Program) -> None:
     backend = verilator_backend(program, hlscnn.model_for(program), RunOptions())
     backend.reset()
     backend.load(program)
-    backend.run_to_completion(len(program))
+    backend.run_to_completion(len(program))  # type: ignore[attr-defined]  # VerilatorBackend only
     backend.close()
 
 
@@ -42,8 +43,8 @@ def main() -> None:
         program = make()
         report = run_program(program)  # builds (or reuses) the library once
         assert report.passed, report.mismatches[0].headline()
-        lock = _best(lambda p=program: run_program(p))
-        cpp = _best(lambda p=program: _cpp_only(p))
+        lock = _best(partial(run_program, program))
+        cpp = _best(partial(_cpp_only, program))
         total_lock += lock
         total_cpp += cpp
         print(f"{program.name:40s} {report.cycles:8d} {lock:11.4f} {cpp:11.4f} {cpp / lock:6.2f}")
