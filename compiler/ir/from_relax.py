@@ -39,6 +39,7 @@ class ImportedModule:
     """A Relax function as terms, plus the side tables needed to emit it again."""
 
     function: relax.Function
+    module: tvm.IRModule | None = None  # the source module: its other functions (TIR, helpers) are kept
     consts: dict[str, np.ndarray] = field(default_factory=dict)
     host_calls: list[HostCall] = field(default_factory=list)
     outputs: list[T.Tensor] = field(default_factory=list)
@@ -130,7 +131,7 @@ class _Importer:
         args = call.args
         if all(type(a).__name__ == "GenericConst" for a in args[:1]) and name == "relax.reshape":
             return self.const(args[0].value.numpy().reshape(shape_of(var)))
-        f32 = str(var.ty.dtype) == "float32"
+        f32 = isinstance(var.ty, relax.TensorType) and str(var.ty.dtype) == "float32"
         handler = _TYPED.get(name)
         if handler is not None and f32:
             term = handler(self, var, call)
@@ -243,4 +244,6 @@ def import_relax(mod: tvm.IRModule) -> ImportedModule:
     """Terms for `mod["main"]` (a single dataflow function with static shapes)."""
     if "main" not in [str(gv.name) if hasattr(gv, "name") else gv.name_hint for gv in mod.get_global_vars()]:
         raise ValueError(f"expected an IRModule with a 'main' function, got functions {list(mod.get_global_vars())!r}")
-    return _Importer(mod["main"]).run()
+    imported = _Importer(mod["main"]).run()
+    imported.module = mod
+    return imported

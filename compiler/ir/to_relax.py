@@ -82,7 +82,16 @@ def emit_relax(imported: ImportedModule, roots: list[Tensor], offload: OffloadIm
         with bb.dataflow():
             out = _emit_nodes(bb, imported, roots, params, offload, session)
         bb.emit_func_output(out)
-    return bb.get()
+    emitted = bb.get()
+    if imported.module is not None:
+        for gv, func in imported.module.functions.items():
+            if _name(gv) != "main":
+                emitted[gv] = func
+    return emitted
+
+
+def _name(gv: Any) -> str:
+    return str(gv.name) if hasattr(gv, "name") else str(gv.name_hint)
 
 
 def _emit_nodes(
@@ -122,7 +131,7 @@ def _packed_call(
         def run(*tensors: Any) -> None:
             *inputs, out = tensors
             result = impl(op, [t.numpy() for t in inputs], attrs)
-            out.copyfrom(np.ascontiguousarray(result, dtype=np.float32))
+            out.copyfrom(np.array(result, dtype=np.float32, order="C").reshape(tuple(out.shape)))
 
         tvm.register_global_func(name, run, override=True)
         packed[sig] = name
@@ -143,5 +152,5 @@ class Executable:
         self.vm = relax.VirtualMachine(relax.build(mod, target="llvm"), tvm.cpu())
 
     def __call__(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        out = self.vm["main"](*(tvm.runtime.tensor(np.ascontiguousarray(x)) for x in inputs))
+        out = self.vm["main"](*(tvm.runtime.tensor(np.array(x, order="C")) for x in inputs))
         return [o.numpy() for o in out] if not hasattr(out, "numpy") else [out.numpy()]
