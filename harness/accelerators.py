@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from ila_models import hlscnn, vta
+from ila_models import flexasr, hlscnn, vta
 from ila_models.language import IlaModel
 from ila_models.program import Program
 
@@ -39,6 +39,7 @@ class Accelerator:
 REGISTRY: dict[str, Accelerator] = {
     "vta": Accelerator("vta", vta, top="vta_top"),
     "hlscnn": Accelerator("hlscnn", hlscnn, top="hlscnn_top"),
+    "flexasr": Accelerator("flexasr", flexasr, top="flexasr_top"),
 }
 
 

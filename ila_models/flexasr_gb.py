@@ -1,0 +1,300 @@
+"""FlexASR global-buffer operations: timestep addressing, GB control (RNN/linear layers over the PEs),
+layer reduce, layer norm and zero padding. Pure functions of the state; they return Updates.
+
+Timestep layout in the large buffer (flexnlp-ila gb_control.cc): timesteps are grouped by 16;
+vector v of timestep t of a memory block with base B (in vectors) and N vectors per timestep is
+row B + (t // 16) * 16 N + (t % 16) + 16 v.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ila_models import adaptivfloat as af
+from ila_models.flexasr_isa import GB_CONFIGS, LANES, NUM_PES, PE_CONFIGS, config_fields
+from ila_models.flexasr_pe import ActUnit, bias_stage, mac
+from ila_models.language import DecodeError, State, Update
+
+GB_ROWS = {name: row for row, name in enumerate(GB_CONFIGS)}
+PE_ROWS = {name: row for row, name in enumerate(PE_CONFIGS)}
+
+
+def gb_config(state: State, name: str) -> dict[str, int]:
+    """The fields of GB configuration register `name`."""
+    return config_fields(name, state["gb_config"][GB_ROWS[name]])
+
+
+def pe_config(state: State, pe: int, name: str) -> dict[str, int]:
+    """The fields of PE `pe`'s configuration register `name`."""
+    return config_fields(name, state[f"pe{pe}_config"][PE_ROWS[name]])
+
+
+def require_valid(op: str, cfg: dict[str, int]) -> None:
+    if not cfg["is_valid"]:
+        raise DecodeError(f"{op}.is_valid", 0, f"1: write a valid {op} configuration before starting it")
+
+
+def timestep_rows(
+    base: int, num_vector: int, timestep: np.ndarray | int, limit: int, field: str
+) -> np.ndarray:
+    """Rows of every vector of the timestep(s): shape (..., num_vector); DecodeError when out of the buffer."""
+    t = np.asarray(timestep, dtype=np.int64)[..., None]
+    v = np.arange(num_vector, dtype=np.int64)
+    rows = base + (t // 16) * 16 * num_vector + (t % 16) + 16 * v
+    if rows.size and rows.max() >= limit:
+        raise DecodeError(
+            field,
+            base,
+            f"every row of the operation inside the buffer (0..{limit - 1}); it reaches {int(rows.max())}",
+        )
+    return rows
+
+
+def large_base(state: State, index: int) -> int:
+    return gb_config(state, "mem_mngr_large")[f"base_large_{index}"]
+
+
+def small_base(state: State, index: int) -> int:
+    return gb_config(state, "mem_mngr_small")[f"base_small_{index}"]
+
+
+# -- layer reduce, layer norm, zero padding ------------------------------------------------------------
+def layer_reduce(state: State) -> Update:
+    """Pairs of timesteps (2j, 2j+1) -> timestep j, in place: max (0), mean (1) or sum (2) per element.
+
+    Both operands share the block's bias, so the operation runs on fixed values with bias 0 and
+    re-encodes with bias 0 (exactly what any common bias gives): max picks the larger value,
+    mean encodes (a+b)/2 and add encodes a+b, both rounded and clamped by the encoder.
+    """
+    cfg = gb_config(state, "layer_reduce")
+    require_valid("layer_reduce", cfg)
+    pairs = cfg["num_timestep_1"] // 2
+    if pairs == 0 or cfg["num_vector_1"] == 0:
+        return {}
+    large = state["gb_large"]
+    base = large_base(state, cfg["memory_index_1"])
+    field = "mem_mngr_large.base_large"
+    src0 = timestep_rows(base, cfg["num_vector_1"], 2 * np.arange(pairs), large.shape[0], field)
+    src1 = timestep_rows(base, cfg["num_vector_1"], 2 * np.arange(pairs) + 1, large.shape[0], field)
+    dst = timestep_rows(base, cfg["num_vector_1"], np.arange(pairs), large.shape[0], field).reshape(-1)
+    a, b = af.to_fixed(large[src0], 0), af.to_fixed(large[src1], 0)
+    if cfg["mode"] == 0:
+        out = af.from_fixed(np.maximum(a, b), 0)
+    elif cfg["mode"] == 1:
+        out = af.from_fixed(a + b, 0, frac=15)
+    else:
+        out = af.from_fixed(a + b, 0)
+    # Pairs are processed in order: timestep j is written after pairs < j are read; no overlap
+    # hazard since j <= 2j.
+    return {"gb_large": (dst, out.reshape(-1, LANES))}
+
+
+def isqrt(x: np.ndarray) -> np.ndarray:
+    """floor(sqrt(x)) of non-negative int64 (< 2^52), exact."""
+    x = np.asarray(x, dtype=np.int64)
+    r = np.floor(np.sqrt(x.astype(np.float64))).astype(np.int64)
+    r = np.where(r * r > x, r - 1, r)
+    return np.where((r + 1) * (r + 1) <= x, r + 1, r)
+
+
+def layer_norm(state: State) -> Update:
+    """Per timestep over its num_vector_1 * 16 elements, in 14-fraction fixed point:
+    mean = floor(sum/N); d = x - mean; var = floor(sum(d^2)/N) (28 fractional bits);
+    rstd = floor(2^28 / max(1, isqrt(var))); y = (d * rstd) >> 14;
+    z = ((y * gamma) >> 14) + beta; encoded with adpbias_1. x has bias adpbias_1; gamma is
+    the small buffer block 5 (adpbias_3), beta block 6 (adpbias_4), one element per element of a timestep.
+    """
+    cfg = gb_config(state, "layer_norm")
+    require_valid("layer_norm", cfg)
+    nv, nt = cfg["num_vector_1"], cfg["num_timestep_1"]
+    if nv == 0 or nt == 0:
+        return {}
+    large, small = state["gb_large"], state["gb_small"]
+    rows = timestep_rows(
+        large_base(state, cfg["memory_index_1"]),
+        nv,
+        np.arange(nt),
+        large.shape[0],
+        "mem_mngr_large.base_large",
+    )
+    x = af.to_fixed(large[rows], cfg["adpbias_1"]).reshape(nt, nv * LANES)
+    n = nv * LANES
+    mean = np.floor_divide(x.sum(axis=1), n)[:, None]
+    d = x - mean
+    var = np.floor_divide((d * d).sum(axis=1), n)[:, None]
+    rstd = np.floor_divide(1 << 28, np.maximum(isqrt(var), 1))
+    y = (d * rstd) >> 14
+    g_rows = small_base(state, 5) + np.arange(nv)
+    b_rows = small_base(state, 6) + np.arange(nv)
+    if max(g_rows.max(), b_rows.max()) >= small.shape[0]:
+        raise DecodeError(
+            "mem_mngr_small.base_small_5/6",
+            (small_base(state, 5), small_base(state, 6)),
+            "gamma and beta inside the small buffer",
+        )
+    gamma = af.to_fixed(small[g_rows], cfg["adpbias_3"]).reshape(-1)
+    beta = af.to_fixed(small[b_rows], cfg["adpbias_4"]).reshape(-1)
+    z = ((y * gamma) >> 14) + beta
+    out = af.from_fixed(z, cfg["adpbias_1"]).reshape(nt * nv, LANES)
+    return {"gb_large": (rows.reshape(-1), out)}
+
+
+def zero_padding(state: State) -> Update:
+    """Zero every vector of timesteps num_timestep_1 .. num_timestep_2 - 1 of block memory_index_1."""
+    cfg = gb_config(state, "zero_padding")
+    require_valid("zero_padding", cfg)
+    t = np.arange(cfg["num_timestep_1"], cfg["num_timestep_2"])
+    if t.size == 0 or cfg["num_vector_1"] == 0:
+        return {}
+    large = state["gb_large"]
+    rows = timestep_rows(
+        large_base(state, cfg["memory_index_1"]),
+        cfg["num_vector_1"],
+        t,
+        large.shape[0],
+        "mem_mngr_large.base_large",
+    ).reshape(-1)
+    return {"gb_large": (rows, np.zeros((rows.size, LANES), dtype=np.uint8))}
+
+
+# -- GB control: a layer over the PEs -----------------------------------------------------------------
+def timestep_index(mode: int, t: int, num_timestep: int) -> int:
+    """The stored timestep the t-th step of the layer works on (uni, bi-forward, bi-backward, decode)."""
+    return (t, 2 * t, 2 * (num_timestep - 1 - t) + 1, 0)[mode]
+
+
+def pe_core(
+    state: State, pe: int, weight: np.ndarray, inputs: np.ndarray, sizing: dict[str, int]
+) -> np.ndarray:
+    """The PE core's output vectors in order (output o, then manager m): (num_output * num_manager, 16)."""
+    outs: list[np.ndarray] = []
+    managers = [pe_config(state, pe, n) for n in ("mem_mngr_first", "mem_mngr_second")][
+        : sizing["num_manager"]
+    ]
+    tables = [state[f"pe{pe}_config"][PE_ROWS[n]] for n in ("cluster_table_first", "cluster_table_second")]
+    no = sizing["num_output"]
+    per_manager = []
+    for m, mg in enumerate(managers):
+        ni = mg["num_input"]
+        field = f"pe{pe}.mem_mngr_{('first', 'second')[m]}"
+        in_rows = mg["base_input"] + np.arange(ni)
+        bias_rows = mg["base_bias"] + np.arange(no)
+        if (ni and in_rows.max() >= inputs.shape[0]) or (no and bias_rows.max() >= inputs.shape[0]):
+            raise DecodeError(
+                f"{field}.base_input/base_bias",
+                (mg["base_input"], mg["base_bias"]),
+                f"rows inside the {inputs.shape[0]}-vector input buffer",
+            )
+        zero = sizing["is_zero_first"] and mg["zero_active"]
+        if zero or ni == 0:
+            acc = np.zeros((no, LANES), dtype=np.int64)
+        else:
+            block = 8 if sizing["is_cluster"] else 16
+            starts = mg["base_weight"] + (np.arange(no)[:, None] * ni + np.arange(ni)[None, :]) * block
+            if (starts.max() + block) > weight.shape[0]:
+                raise DecodeError(
+                    f"{field}.base_weight",
+                    mg["base_weight"],
+                    f"weights inside the {weight.shape[0]}-vector weight buffer",
+                )
+            rows = starts[..., None] + np.arange(block)  # (no, ni, block)
+            raw = weight[rows]  # (no, ni, block, 16)
+            if sizing["is_cluster"]:
+                nib = np.stack([raw & 15, raw >> 4], axis=3).reshape(no, ni, 16, 16)
+                w = tables[m][nib]
+            else:
+                w = raw
+            x = inputs[in_rows]  # (ni, 16)
+            acc = mac(w.transpose(0, 2, 1, 3).reshape(no, 16, ni * 16), x.reshape(-1)[None, :])
+        bias = inputs[bias_rows] if sizing["is_bias"] else None
+        per_manager.append(
+            bias_stage(acc, bias, mg["adpfloat_bias_w"], mg["adpfloat_bias_i"], mg["adpfloat_bias_b"])
+        )
+    for o in range(no):
+        outs.extend(pm[o] for pm in per_manager)
+    return np.array(outs, dtype=np.int64).reshape(-1, LANES)
+
+
+def gb_control(state: State) -> Update:
+    """Run a layer: per timestep, send x to every valid PE (manager 1 inputs), run the PE cores and
+    activation units, collect OUTGB vectors into block memory_index_2, and (is_rnn) send the new
+    hidden state back to the PEs' manager 2 inputs. Mode 3 (decode) uses the small buffer."""
+    cfg = gb_config(state, "gb_control")
+    require_valid("gb_control", cfg)
+    mode, nt = cfg["mode"], cfg["num_timestep_1"]
+    small = mode == 3
+    buf_name = "gb_small" if small else "gb_large"
+    buf = state[buf_name].copy()
+    pes = [p for p in range(NUM_PES) if pe_config(state, p, "rnn_layer_sizing")["is_valid"]]
+    if not pes:
+        raise DecodeError("rnn_layer_sizing.is_valid", 0, "1 in at least one PE before GB_CONTROL starts")
+    inputs = {p: state[f"pe{p}_input"].copy() for p in pes}
+    acts = {p: state[f"pe{p}_act"].copy() for p in pes}
+    configs = {p: state[f"pe{p}_config"].copy() for p in pes}
+    base_fn = small_base if small else large_base
+
+    def rows_of(index: int, nv: int, ts: int, field: str) -> np.ndarray:
+        base = base_fn(state, index)
+        if small:
+            r = base + np.arange(nv)
+            if nv and r.max() >= buf.shape[0]:
+                raise DecodeError(field, base, "rows inside the small buffer")
+            return r
+        return timestep_rows(base, nv, ts, buf.shape[0], field)
+
+    for t in range(nt):
+        ts = timestep_index(mode, t, nt)
+        x_rows = rows_of(cfg["memory_index_1"], cfg["num_vector_1"], ts, "gb_control.memory_index_1")
+        for p in pes:
+            base_in = config_fields("mem_mngr_first", configs[p][PE_ROWS["mem_mngr_first"]])["base_input"]
+            dst = base_in + np.arange(x_rows.size)
+            if x_rows.size and dst.max() >= inputs[p].shape[0]:
+                raise DecodeError(
+                    f"pe{p}.mem_mngr_first.base_input", base_in, "x vectors inside the input buffer"
+                )
+            inputs[p][dst] = buf[x_rows]
+        out_rows = rows_of(cfg["memory_index_2"], cfg["num_vector_2"], ts, "gb_control.memory_index_2")
+        for p in pes:
+            sub = {**state, f"pe{p}_config": configs[p]}
+            sizing = pe_config(sub, p, "rnn_layer_sizing")
+            core_out = pe_core(sub, p, state[f"pe{p}_weight"], inputs[p], sizing)
+            configs[p][PE_ROWS["rnn_layer_sizing"], 1] = 0  # is_zero_first holds for one timestep
+            act_cfg = pe_config(sub, p, "act_mngr")
+            if not act_cfg["is_valid"]:
+                continue
+            raw = configs[p][[PE_ROWS["act_vector_0_15"], PE_ROWS["act_vector_16_31"]]].reshape(-1)
+            unit = ActUnit(p, [int(i) for i in raw[: act_cfg["num_inst"]]], core_out, acts[p], act_cfg)
+            unit.run()
+            configs[p][PE_ROWS["act_mngr"], 1] = 0
+            for vec, codes in unit.outputs:
+                if vec >= out_rows.size:
+                    raise DecodeError(
+                        f"pe{p}.act_mngr.output_addr_base", act_cfg["output_addr_base"],
+                        f"OUTGB vectors below gb_control.num_vector_2={out_rows.size}",
+                    )  # fmt: skip
+                buf[out_rows[vec]] = codes
+        if cfg["is_rnn"]:
+            for p in pes:
+                base_in = config_fields("mem_mngr_second", configs[p][PE_ROWS["mem_mngr_second"]])[
+                    "base_input"
+                ]
+                dst = base_in + np.arange(out_rows.size)
+                if out_rows.size and dst.max() >= inputs[p].shape[0]:
+                    raise DecodeError(
+                        f"pe{p}.mem_mngr_second.base_input", base_in, "h vectors inside the input buffer"
+                    )
+                inputs[p][dst] = buf[out_rows]
+    changes = [(buf_name, buf)]
+    for p in pes:
+        changes += [(f"pe{p}_input", inputs[p]), (f"pe{p}_act", acts[p]), (f"pe{p}_config", configs[p])]
+    return changed_rows(state, changes)
+
+
+def changed_rows(state: State, changes: list[tuple[str, np.ndarray]]) -> Update:
+    """The rows of each new value that differ from the state (what an operation wrote)."""
+    update: Update = {}
+    for name, value in changes:
+        rows = np.nonzero(np.any(value != state[name], axis=1))[0]
+        if rows.size:
+            update[name] = (rows, value[rows])
+    return update

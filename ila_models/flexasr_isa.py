@@ -1,0 +1,253 @@
+"""FlexASR's programming interface: the AXI address map, the configuration byte layouts, parsing.
+
+Every command is an MMIO beat (`ila_models.mmio`): a 128-bit write or read at a
+32-bit address. Byte k of the beat is `data_in_k` of the flexnlp-ila sources;
+16-bit fields are little endian (bytes k, k+1). Addresses and layouts follow
+flexnlp-ila (include/flex/*_addr_map.h, src/config_instr_*.cc); see docs/flexasr.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ila_models import mmio
+from ila_models.language import DecodeError
+from ila_models.mmio import AddressMap, MmioCommand, Region
+
+NUM_PES = 4
+LANES = 16
+GB_BASE = 0x33000000
+PE_STRIDE = 0x01000000
+UNIT = "flexasr"
+
+# Buffers: name -> (offset from the partition base, number of 16-byte vectors)
+GB_LARGE_VECTORS = 65536  # 1 MB: 16 banks x 4096 entries x 16 B
+GB_SMALL_VECTORS = 1024  # 16 KB
+PE_WEIGHT_VECTORS = 65536  # 1 MB
+PE_INPUT_VECTORS = 256  # 0x00600000..0x00600FF0
+PE_ACT_VECTORS = 32  # 512 B: LSTM cell state
+
+# Configuration registers: name -> address offset. Row order is the row of the config state.
+GB_CONFIGS = {
+    "mem_mngr_large": 0x00400010,
+    "mem_mngr_small": 0x00400020,
+    "gb_control": 0x00700010,
+    "layer_reduce": 0x00800010,
+    "layer_norm": 0x00900010,
+    "zero_padding": 0x00A00010,
+    "attention": 0x00B00010,
+}
+PE_CONFIGS = {
+    "rnn_layer_sizing": 0x00400010,
+    "mem_mngr_first": 0x00400020,
+    "cluster_table_first": 0x00400030,
+    "mem_mngr_second": 0x00400040,
+    "cluster_table_second": 0x00400050,
+    "act_mngr": 0x00800010,
+    "act_vector_0_15": 0x00800020,
+    "act_vector_16_31": 0x00800030,
+}
+# GB operations started by a write (any data) to these offsets.
+GB_STARTS = {
+    "gb_control": 0x10,
+    "layer_reduce": 0x20,
+    "layer_norm": 0x30,
+    "zero_padding": 0x40,
+    "attention": 0x50,
+}
+GB_BUFFERS = {"gb_large": (0x00500000, GB_LARGE_VECTORS), "gb_small": (0x00600000, GB_SMALL_VECTORS)}
+PE_BUFFERS = {
+    "weight": (0x00500000, PE_WEIGHT_VECTORS),
+    "input": (0x00600000, PE_INPUT_VECTORS),
+    "act": (0x00900000, PE_ACT_VECTORS),
+}
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """A field of a configuration beat: `nbytes` bytes from byte `byte`, values 0..`limit`."""
+
+    name: str
+    byte: int
+    nbytes: int = 1
+    limit: int = 255
+
+
+def _f(name: str, byte: int, nbytes: int = 1, limit: int | None = None) -> ConfigField:
+    return ConfigField(name, byte, nbytes, limit if limit is not None else (1 << (8 * nbytes)) - 1)
+
+
+LAYOUTS: dict[str, list[ConfigField]] = {
+    "mem_mngr_large": [
+        f
+        for j in range(4)
+        for f in (_f(f"num_vector_{j}", 4 * j), _f(f"base_large_{j}", 4 * j + 2, 2, GB_LARGE_VECTORS - 1))
+    ],
+    "mem_mngr_small": [_f(f"base_small_{j}", 2 * j, 2, GB_SMALL_VECTORS - 1) for j in range(8)],
+    "gb_control": [
+        _f("is_valid", 0, limit=1), _f("mode", 1, limit=3), _f("is_rnn", 2, limit=1),
+        _f("memory_index_1", 4, limit=3), _f("memory_index_2", 5, limit=3),
+        _f("num_vector_1", 6), _f("num_vector_2", 7), _f("num_timestep_1", 8, 2),
+    ],
+    "layer_reduce": [
+        _f("is_valid", 0, limit=1), _f("mode", 1, limit=2), _f("memory_index_1", 4, limit=3),
+        _f("num_vector_1", 6), _f("num_timestep_1", 8, 2),
+    ],
+    "layer_norm": [
+        _f("is_valid", 0, limit=1), _f("mode", 1), _f("memory_index_1", 4, limit=3),
+        _f("num_vector_1", 6), _f("num_timestep_1", 8, 2), _f("adpbias_1", 12, limit=7),
+        _f("adpbias_3", 14, limit=7), _f("adpbias_4", 15, limit=7),
+    ],
+    "zero_padding": [
+        _f("is_valid", 0, limit=1), _f("memory_index_1", 4, limit=3), _f("num_vector_1", 6),
+        _f("num_timestep_1", 8, 2), _f("num_timestep_2", 10, 2),
+    ],
+    "attention": [
+        _f("is_valid", 0, limit=1), _f("memory_index_1", 4, limit=3), _f("memory_index_2", 5, limit=7),
+        _f("num_vector_1", 6), _f("num_timestep_1", 8, 2), _f("adpbias_1", 12, limit=7),
+        _f("adpbias_2", 13, limit=7), _f("adpbias_3", 14, limit=7), _f("adpbias_4", 15, limit=7),
+    ],
+    "rnn_layer_sizing": [
+        _f("is_valid", 0, limit=1), _f("is_zero_first", 1, limit=1), _f("is_cluster", 2, limit=1),
+        _f("is_bias", 3, limit=1), _f("num_manager", 4, limit=2), _f("num_output", 5),
+    ],
+    **{
+        name: [
+            _f("zero_active", 0, limit=1), _f("adpfloat_bias_w", 1, limit=7),
+            _f("adpfloat_bias_b", 2, limit=7), _f("adpfloat_bias_i", 3, limit=7),
+            _f("num_input", 4, 2, limit=255), _f("base_weight", 6, 2), _f("base_bias", 8, 2, limit=255),
+            _f("base_input", 10, 2, limit=255),
+        ]
+        for name in ("mem_mngr_first", "mem_mngr_second")
+    },
+    "cluster_table_first": [_f(f"entry_{k}", k) for k in range(16)],
+    "cluster_table_second": [_f(f"entry_{k}", k) for k in range(16)],
+    "act_mngr": [
+        _f("is_valid", 0, limit=1), _f("is_zero_first", 1, limit=1), _f("adpfloat_bias", 2, limit=7),
+        _f("num_inst", 3, limit=32), _f("num_output", 4), _f("buffer_addr_base", 6, 2, limit=31),
+        _f("output_addr_base", 8),
+    ],
+    "act_vector_0_15": [_f(f"inst_{k}", k) for k in range(16)],
+    "act_vector_16_31": [_f(f"inst_{k + 16}", k) for k in range(16)],
+}  # fmt: skip
+
+
+def config_fields(name: str, data: np.ndarray) -> dict[str, int]:
+    """The fields of configuration beat `name` (16 bytes), unchecked."""
+    out = {}
+    for f in LAYOUTS[name]:
+        value = 0
+        for k in range(f.nbytes):
+            value |= int(data[f.byte + k]) << (8 * k)
+        out[f.name] = value
+    return out
+
+
+def check_config(name: str, data: np.ndarray) -> dict[str, int]:
+    """The fields of configuration beat `name`; DecodeError naming the first field out of range."""
+    values = config_fields(name, data)
+    for f in LAYOUTS[name]:
+        if values[f.name] > f.limit:
+            raise DecodeError(f"{name}.{f.name}", values[f.name], f"0..{f.limit}")
+    if name == "rnn_layer_sizing" and values["is_valid"] and values["num_manager"] == 0:
+        raise DecodeError("rnn_layer_sizing.num_manager", 0, "1 or 2 when is_valid=1")
+    return values
+
+
+def _regions() -> list[Region]:
+    regions = [Region(f"start_{n}", GB_BASE + off, 16) for n, off in GB_STARTS.items()]
+    regions += [Region(f"config_{n}", GB_BASE + off, 16) for n, off in GB_CONFIGS.items()]
+    regions += [Region(n, GB_BASE + off, 16 * size) for n, (off, size) in GB_BUFFERS.items()]
+    for pe in range(NUM_PES):
+        base = GB_BASE + PE_STRIDE * (pe + 1)
+        regions += [Region(f"pe{pe}_config_{n}", base + off, 16) for n, off in PE_CONFIGS.items()]
+        regions += [Region(f"pe{pe}_{n}", base + off, 16 * size) for n, (off, size) in PE_BUFFERS.items()]
+    return regions
+
+
+ADDRESS_MAP = AddressMap("flexasr", _regions())
+
+
+@dataclass(frozen=True)
+class FlexCommand:
+    """A decoded FlexASR command: which region it touches, the vector index in it, the data bytes."""
+
+    wr: bool
+    region: str
+    index: int
+    addr: int
+    data: np.ndarray
+
+    @property
+    def pe(self) -> int | None:
+        return int(self.region[2]) if self.region.startswith("pe") else None
+
+    @property
+    def target(self) -> str:
+        """The region without its `peN_` prefix (e.g. `config_act_mngr`, `weight`)."""
+        return self.region[4:] if self.region.startswith("pe") else self.region
+
+
+def parse(command: np.ndarray) -> FlexCommand:
+    """A raw 24-byte command as a FlexCommand; DecodeError for an unmapped or misaligned address."""
+    cmd: MmioCommand = mmio.parse(command)
+    if cmd.addr & 0xF:
+        raise DecodeError("addr", f"{cmd.addr:#010x}", "a 16-byte aligned address (low 4 bits 0)")
+    region, offset = ADDRESS_MAP.lookup(cmd.addr)
+    return FlexCommand(cmd.wr, region.name, offset >> 4, cmd.addr, cmd.data_bytes())
+
+
+def unit_of(f: FlexCommand) -> str:
+    """FlexASR executes its commands in order in one unit."""
+    return UNIT
+
+
+def disasm(f: FlexCommand) -> str:
+    """A command as readable assembly."""
+    op = "WR" if f.wr else "RD"
+    if f.target.startswith("config_"):
+        values = config_fields(f.target[7:], f.data)
+        shown = " ".join(f"{k}={v}" for k, v in values.items())
+        return f"{op} {f.region} {shown}" if f.wr else f"{op} {f.region}"
+    if f.region.startswith("start_"):
+        return f"{op} {f.region.upper()}"
+    data = f" {f.data[::-1].tobytes().hex()}" if f.wr else ""
+    return f"{op} {f.region}[{f.index}]{data}"
+
+
+def write(addr: int, data: int | bytes | np.ndarray) -> int:
+    """A write command word."""
+    return mmio.write(addr, data)
+
+
+def read(addr: int) -> int:
+    """A read command word."""
+    return mmio.read(addr)
+
+
+def gb_addr(offset: int) -> int:
+    """The AXI address of a GB offset."""
+    return GB_BASE + offset
+
+
+def pe_addr(pe: int, offset: int) -> int:
+    """The AXI address of an offset in PE `pe`."""
+    if not 0 <= pe < NUM_PES:
+        raise ValueError(f"pe={pe!r}: expected 0..{NUM_PES - 1}")
+    return GB_BASE + PE_STRIDE * (pe + 1) + offset
+
+
+def pack_config(name: str, **values: int) -> bytes:
+    """A configuration beat from field values (others 0); a value out of range is a ValueError."""
+    out = bytearray(16)
+    fields = {f.name: f for f in LAYOUTS[name]}
+    for key, value in values.items():
+        f = fields.get(key)
+        if f is None:
+            raise ValueError(f"{name}: no field {key!r}; fields are {sorted(fields)}")
+        if not 0 <= value <= f.limit:
+            raise ValueError(f"{name}.{key}={value!r}: expected 0..{f.limit}")
+        out[f.byte : f.byte + f.nbytes] = int(value).to_bytes(f.nbytes, "little")
+    return bytes(out)
