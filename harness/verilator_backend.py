@@ -48,7 +48,13 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "tandem_state_find": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p]),
     "tandem_state_info": (
         ctypes.c_int,
-        [_P, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(_U64), ctypes.POINTER(ctypes.c_uint32)],
+        [
+            _P,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.POINTER(_U64),
+            ctypes.POINTER(ctypes.c_uint32),
+        ],
     ),
     "tandem_state_read": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
     "tandem_state_write": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
@@ -124,7 +130,9 @@ class VerilatorBackend:
                 self.unmapped[name] = entry["unmapped"]
             elif "harness" in entry:
                 if entry["harness"] != "dram":
-                    raise ValueError(f"refinement state {name!r}: harness memory {entry['harness']!r}; expected 'dram'")
+                    raise ValueError(
+                        f"refinement state {name!r}: harness memory {entry['harness']!r}; expected 'dram'"
+                    )
                 self._harness[name] = entry["harness"]
             else:
                 self._mapped[name] = self._resolve(name, entry["scope"], entry["var"])
@@ -134,13 +142,17 @@ class VerilatorBackend:
 
     def _resolve(self, name: str, scope: str, var: str) -> _MappedState:
         if name not in self._layout:
-            raise ValueError(f"refinement maps {name!r}, which the ILA layout does not have ({sorted(self._layout)})")
+            raise ValueError(
+                f"refinement maps {name!r}, which the ILA layout does not have ({sorted(self._layout)})"
+            )
         dtype, shape = self._layout[name]
         handle = self._lib.tandem_state_find(self._sim, scope.encode(), var.encode())
         if handle < 0:
             raise ValueError(f"refinement state {name!r}: {self._error()}")
         bits, depth, entry_bytes = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint32()
-        self._lib.tandem_state_info(self._sim, handle, ctypes.byref(bits), ctypes.byref(depth), ctypes.byref(entry_bytes))
+        self._lib.tandem_state_info(
+            self._sim, handle, ctypes.byref(bits), ctypes.byref(depth), ctypes.byref(entry_bytes)
+        )
         state = _MappedState(name, handle, dtype, shape, entry_bytes.value)
         if depth.value != shape[0]:
             raise ValueError(
@@ -179,7 +191,9 @@ class VerilatorBackend:
         start = len(self._retired)
         self._retired = np.concatenate([self._retired, np.zeros(len(commands), dtype=bool)])
         if start and self._lib.tandem_accepted(self._sim) < start:
-            raise RuntimeError("load() while an earlier Program's commands are still being accepted; reset() first")
+            raise RuntimeError(
+                "load() while an earlier Program's commands are still being accepted; reset() first"
+            )
         self._check(
             self._lib.tandem_push_commands(self._sim, commands.ctypes.data, len(commands), commands.shape[1])
         )
@@ -220,8 +234,9 @@ class VerilatorBackend:
         if st is None:
             why = self.unmapped.get(state)
             raise KeyError(
-                f"state {state!r} is not held by the RTL ({why})" if why else
-                f"unknown state {state!r}; the RTL maps {sorted(self._mapped) + sorted(self._harness)}"
+                f"state {state!r} is not held by the RTL ({why})"
+                if why
+                else f"unknown state {state!r}; the RTL maps {sorted(self._mapped) + sorted(self._harness)}"
             )
         start, stop, _ = (rows or slice(None)).indices(st.shape[0])
         nrows = max(stop - start, 0)

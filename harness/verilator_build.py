@@ -30,7 +30,11 @@ VERILOG_SUFFIXES = (".v", ".sv")
 VERILATOR_FLAGS = (
     "--cc", "--build", "-O3", "--x-assign", "fast", "--x-initial", "0",
     "-Wall", "-Wno-fatal",  # lint is enforced on rtl/ by its own test; a planted bug may add warnings
-    "-CFLAGS", "-O3 -fPIC", "-MAKEFLAGS", "OPT_FAST=-O3",
+    "-CFLAGS", "-O3 -fPIC",
+    # The PyPI package's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so as soon as a model has
+    # several C++ files the precompiled header is passed as a bare file name and g++ fails
+    # ("Vtop__pch.h.fast: linker input file not found"); `-include` is what it should be.
+    "-MAKEFLAGS", "OPT_FAST=-O3 CFG_CXXFLAGS_PCH_I=-include",
 )  # fmt: skip
 CXX_FLAGS = ("-std=gnu++17", "-O3", "-fPIC", "-shared", "-fvisibility=hidden")
 LINK_TAIL = ("-Wl,--no-whole-archive", "-Wl,--exclude-libs,ALL", "-pthread")
@@ -121,9 +125,7 @@ def verilog_sources(rtl_dir: Path) -> list[Path]:
     return files
 
 
-def cache_key(
-    sources: list[Path], top: str, parameters: dict[str, int], units: int, version: str
-) -> str:
+def cache_key(sources: list[Path], top: str, parameters: dict[str, int], units: int, version: str) -> str:
     """Hash of everything that determines the library."""
     h = hashlib.sha256()
     for src in sources:
