@@ -22,7 +22,7 @@ from rich.table import Table
 from harness.accelerators import accelerator
 from harness.mismatch import Mismatch
 from harness.results import RESULTS, RunReport, append_rows, write_atomic
-from harness.runner import RunOptions
+from harness.runner import RunOptions, refinement_map
 from harness.worker import options_to_json
 from ila_models.program import Program, ProgramError
 
@@ -96,8 +96,10 @@ class Session:
             if key in seen:
                 continue
             seen.add(key)
+            rtl_dir = self.options.rtl_dir or acc.rtl_dir
+            units = len(refinement_map(rtl_dir)["units"])
             with self.console.status(f"building {acc.name} RTL with Verilator (cached after the first time)"):
-                build_library(self.options.rtl_dir or acc.rtl_dir, acc.top, acc.verilog_parameters(program))
+                build_library(rtl_dir, acc.top, acc.verilog_parameters(program), units)
 
     def _run_one(self, path: Path, program: Program) -> RunReport:
         with tempfile.TemporaryDirectory() as tmp:
