@@ -37,7 +37,7 @@ sim: programs
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy ila_models harness testbenches compiler
+	$(VENV)/bin/mypy ila_models harness testbenches compiler dtr
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
@@ -58,3 +58,7 @@ compile: $(STAMP)
 
 compile-report: $(STAMP)
 	$(PY) -m compiler report --out results
+
+.PHONY: dtr-pareto
+dtr-pareto: $(STAMP)
+	$(PY) -m bench.dtr_pareto
