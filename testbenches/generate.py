@@ -8,12 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ila_models.program import Program
+from testbenches.flexasr import programs as flexasr_programs
 from testbenches.hlscnn import programs as hlscnn_programs
 from testbenches.vta import programs as vta_programs
 
 GENERATORS: dict[str, list[Callable[[], Program]]] = {
     "vta": [vta_programs.matmul, vta_programs.conv2d],
     "hlscnn": hlscnn_programs.GENERATED,
+    "flexasr": flexasr_programs.GENERATED,
 }
 
 

@@ -1,0 +1,205 @@
+"""FlexASR ILA semantics: every instruction kind, the numerics, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ila_models import adaptivfloat as af
+from ila_models import flexasr
+from ila_models import flexasr_isa as isa
+from ila_models import flexasr_pe as pe
+from ila_models.language import DecodeError
+from ila_models.mmio import commands_array
+
+MODEL = flexasr.build_model()
+
+
+def run(words: list[int], state=None):
+    state = MODEL.initial_state() if state is None else state
+    last = None
+    for cmd in commands_array(words):
+        last = MODEL.step(state, cmd)
+    return state, last
+
+
+def gb_large_write(row: int, data) -> int:
+    return isa.write(isa.gb_addr(0x00500000 + 16 * row), np.asarray(data, dtype=np.uint8))
+
+
+def test_buffer_store_then_load_sets_rdata():
+    data = np.arange(16, dtype=np.uint8) + 1
+    words = [
+        gb_large_write(7, data),
+        isa.write(isa.gb_addr(0x00600000 + 16 * 3), data[::-1]),
+        isa.write(isa.pe_addr(2, 0x00500000 + 16 * 9), data * 2),
+        isa.write(isa.pe_addr(3, 0x00600000 + 16 * 5), data * 3),
+        isa.write(isa.pe_addr(1, 0x00900000 + 16 * 31), data * 4),
+    ]
+    state, _ = run(words)
+    assert np.array_equal(state["gb_large"][7], data)
+    assert np.array_equal(state["gb_small"][3], data[::-1])
+    assert np.array_equal(state["pe2_weight"][9], data * 2)
+    assert np.array_equal(state["pe3_input"][5], data * 3)
+    assert np.array_equal(state["pe1_act"][31], data * 4)
+    for addr, want in [
+        (isa.gb_addr(0x00500070), data),
+        (isa.pe_addr(2, 0x00500090), data * 2),
+        (isa.pe_addr(1, 0x009001F0), data * 4),
+    ]:
+        _, ex = run([isa.read(addr)], state)
+        assert ex.instruction.name.endswith("_LOAD")
+        assert np.array_equal(state["rdata"][0], want)
+
+
+def test_config_write_and_read_back():
+    beat = isa.pack_config("gb_control", is_valid=1, mode=2, is_rnn=1, num_vector_1=3, num_timestep_1=300)
+    state, ex = run([isa.write(isa.gb_addr(0x00700010), beat), isa.read(isa.gb_addr(0x00700010))])
+    assert ex.instruction.name == "READ_CONFIG_GB_CONTROL"
+    assert bytes(state["rdata"][0]) == beat
+    assert isa.config_fields("gb_control", state["gb_config"][2])["num_timestep_1"] == 300
+
+
+def test_authors_config_beat_fields():
+    # PE0 layer sizing of the clustered LSTM stream: is_valid=1 zero_first=1 cluster=1 bias=1 mngr=2 out=16
+    f = isa.parse(commands_array([isa.write(0x34400010, 0x100201010101)])[0])
+    assert f.region == "pe0_config_rnn_layer_sizing"
+    assert isa.check_config("rnn_layer_sizing", f.data) == {
+        "is_valid": 1, "is_zero_first": 1, "is_cluster": 1, "is_bias": 1, "num_manager": 2, "num_output": 16,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("addr", "data", "field"),
+    [
+        (0x33700010, isa.pack_config("gb_control", is_valid=1)[:1] + b"\x04" + bytes(14), "gb_control.mode"),
+        (0x33800010, b"\x01\x03" + bytes(14), "layer_reduce.mode"),
+        (0x34400010, b"\x01\x00\x00\x00\x03" + bytes(11), "rnn_layer_sizing.num_manager"),
+        (0x34400010, b"\x01\x00\x00\x00\x00" + bytes(11), "rnn_layer_sizing.num_manager"),
+        (0x34400020, b"\x00\x08" + bytes(14), "mem_mngr_first.adpfloat_bias_w"),
+        (0x34800010, b"\x01\x00\x00\x21" + bytes(12), "act_mngr.num_inst"),
+    ],
+)
+def test_invalid_config_is_a_decode_error_naming_the_field(addr, data, field):
+    with pytest.raises(DecodeError) as info:
+        run([isa.write(addr, data)])
+    assert info.value.field == field
+
+
+def test_unmapped_and_misaligned_addresses():
+    with pytest.raises(DecodeError, match=r"addr='0x38000000'.*mapped by flexasr"):
+        run([isa.write(0x38000000, 0)])
+    with pytest.raises(DecodeError, match="aligned"):
+        run([isa.write(0x33500008, 0)])
+    with pytest.raises(DecodeError, match="write-only"):
+        run([isa.read(isa.gb_addr(0x20))])
+
+
+def test_start_without_valid_config_is_an_error():
+    with pytest.raises(DecodeError) as info:
+        run([isa.write(isa.gb_addr(0x20), 0)])
+    assert info.value.field == "layer_reduce.is_valid"
+
+
+def _reduce(mode: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    words = [
+        isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=1, base_large_0=32)),
+        gb_large_write(32, a),  # timestep 0, vector 0
+        gb_large_write(33, b),  # timestep 1
+        isa.write(isa.gb_addr(0x00800010), isa.pack_config("layer_reduce", is_valid=1, mode=mode, num_vector_1=1, num_timestep_1=2)),
+        isa.write(isa.gb_addr(0x20), 0),
+    ]  # fmt: skip
+    state, ex = run(words)
+    assert ex.instruction.name == "START_LAYER_REDUCE"
+    return state["gb_large"][32]
+
+
+def test_layer_reduce_max_mean_add():
+    a = af.encode(np.array([1.0, -1.0, 0.5, 0.0, 0.25, -0.125, 3.0, 0.0] * 2), 5)
+    b = af.encode(np.array([0.5, -0.5, 0.5, -1.0, 0.5, -0.5, 3.5, 0.0] * 2), 5)
+    assert np.array_equal(af.decode(_reduce(0, a, b), 5), [1.0, -0.5, 0.5, 0.0, 0.5, -0.125, 3.5, 0.0] * 2)
+    assert np.array_equal(
+        af.decode(_reduce(1, a, b), 5), [0.75, -0.75, 0.5, -0.5, 0.375, -0.3125, 3.25, 0.0] * 2
+    )
+    # 1 + 0.5 = 1.5; 3 + 3.5 = 6.5 = 1.625 * 4 exactly (bias 5 reaches 7.75); 3.0 + 3.0 + ... clamps below
+    added = af.decode(_reduce(2, a, b), 5)
+    assert added[0] == 1.5 and added[6] == 6.5 and added[3] == -1.0
+    assert af.decode(_reduce(2, af.encode(np.full(16, 7.0), 5), af.encode(np.full(16, 7.0), 5)), 5)[0] == 7.75
+
+
+def test_zero_padding_clears_timesteps():
+    words = [
+        isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=2)),
+        *[gb_large_write(r, np.full(16, 0x33)) for r in range(64)],
+        isa.write(isa.gb_addr(0x00A00010), isa.pack_config("zero_padding", is_valid=1, num_vector_1=2, num_timestep_1=3, num_timestep_2=5)),
+        isa.write(isa.gb_addr(0x40), 0),
+    ]  # fmt: skip
+    state, ex = run(words)
+    zeroed = sorted(ex.written["gb_large"].tolist())
+    assert zeroed == [3, 4, 19, 20]  # timesteps 3, 4 of vectors 0 and 1 (row t + 16 v)
+    assert not state["gb_large"][zeroed].any() and state["gb_large"][2].all()
+
+
+def test_sigmoid_tanh_piecewise_linear_points():
+    one = 1 << 14
+    x = np.array([0, one, -one, 2 * one, 38912, 5 * one, -5 * one, 8 * one])
+    assert pe.sigmoid(x).tolist() == [8192, 12288, 4096, 14336, 15040, one, 0, one]
+    assert pe.tanh(np.array([0, one // 2, -one // 2])).tolist() == [0, 8192, -8192]
+    real = np.linspace(-8, 8, 2001)
+    fixed = np.round(real * one).astype(np.int64)
+    assert np.max(np.abs(pe.sigmoid(fixed) / one - 1 / (1 + np.exp(-real)))) < 0.02
+    assert np.max(np.abs(pe.tanh(fixed) / one - np.tanh(real))) < 0.04
+
+
+def test_act_ops_saturate_and_round():
+    ops = {name: f for name, f in pe.ACT_OPS.values()}
+    big = np.array([(1 << 19) - 1])
+    assert ops["EADD"](big, big).tolist() == [(1 << 19) - 1]
+    assert ops["EMUL"](np.array([-3]), np.array([1 << 13])).tolist() == [-2]  # floor(-1.5)
+    assert ops["ONEX"](np.array([1 << 14]), np.array([0])).tolist() == [0]
+    assert ops["RELU"](np.array([-5, 5]), np.array([0, 0])).tolist() == [0, 5]
+
+
+def test_mac_and_bias_stage_exact():
+    w = af.encode(np.array([[0.5] * 16] * 16), 7)  # 0.5 = 16 << (e + 7), e = 2
+    x = af.encode(np.array([0.25] * 16), 6)
+    acc = pe.mac(w[None], x[None])
+    assert acc.shape == (1, 16) and acc[0, 0] == 16 * (16 * 16 << (2 + 2))  # e = 2 for both
+    act = pe.bias_stage(acc, af.encode(np.full((1, 16), -1.0), 7), 7, 6, 7)
+    assert act[0, 0] == round((16 * 0.5 * 0.25 - 1.0) * 2**14)
+
+
+def test_core_output_order_and_linear_layer_numerics():
+    from testbenches.flexasr.programs import linear
+
+    program = linear(timesteps=2, in_vectors=1, out_vectors_per_pe=1, seed=3)
+    state = MODEL.initial_state()
+    for cmd in program.commands:
+        MODEL.step(state, cmd)
+    # recompute PE0's output vector at timestep 1 from its own operands, exactly
+    m1 = isa.config_fields("mem_mngr_first", state["pe0_config"][1])
+    w = state["pe0_weight"][:16]
+    x = state["gb_large"][1]  # timestep 1, vector 0
+    acc = pe.mac(w[None], x[None])[0]
+    act = pe.bias_stage(
+        acc,
+        state["pe0_input"][m1["base_bias"]],
+        m1["adpfloat_bias_w"],
+        m1["adpfloat_bias_i"],
+        m1["adpfloat_bias_b"],
+    )
+    out_base = isa.config_fields("mem_mngr_large", state["gb_config"][0])["base_large_1"]
+    bias = program.provenance["output_bias"]
+    assert np.array_equal(state["gb_large"][out_base + 1], af.from_fixed(act, bias))
+
+
+def test_inpe_beyond_core_outputs_is_an_error():
+    from testbenches.flexasr.programs import linear
+
+    program = linear(timesteps=1, in_vectors=1, out_vectors_per_pe=1)
+    words = [int.from_bytes(c.tobytes(), "little") for c in program.commands]
+    start = next(i for i, c in enumerate(program.commands) if MODEL.disasm(c) == "WR START_GB_CONTROL")
+    bad = isa.write(isa.pe_addr(0, 0x00800020), bytes([0x30, 0x30, 0x40]))  # two INPE, one core output
+    with pytest.raises(DecodeError) as info:
+        run([*words[:start], bad, words[start]])
+    assert info.value.field == "pe0.act_vector.inst_1"
