@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--report", type=Path, required=True)
     worker.add_argument("--options", required=True)
     args = parser.parse_args(argv)
-    console = Console(highlight=False)
+    # Piped output (CI logs, files) gets wide lines instead of rich's 80-column wrap.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if args.command == "disasm":
         return _disasm(args, console)
     if args.command == "_worker":
