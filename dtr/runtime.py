@@ -239,7 +239,10 @@ class Runtime:
         if op.run is not None:
             t0 = time.perf_counter()
             values = op.run(op)
-            self._op_seconds += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self._op_seconds += dt
+            if remat:
+                self.stats.remat_time += dt
         self.clock += op.compute
         if remat:
             self.stats.remat_compute += op.compute

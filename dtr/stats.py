@@ -20,6 +20,7 @@ class RuntimeStats:
     search_time: float = 0.0  # seconds spent choosing what to evict
     bookkeeping_time: float = 0.0  # seconds in the runtime outside op execution, search included
     op_time: float = 0.0  # seconds spent executing ops (torch runtime only)
+    remat_time: float = 0.0  # of which replays
 
     @property
     def total_compute(self) -> float:
