@@ -37,7 +37,7 @@ sim: programs
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy ila_models harness testbenches compiler dtr
+	$(VENV)/bin/mypy ila_models harness testbenches compiler dtr bench
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
@@ -46,7 +46,7 @@ regress: $(STAMP)
 	$(PY) -m pytest -q -m "slow or not slow"
 
 bench: $(STAMP)
-	$(PY) -m bench.vta_lockstep
+	$(PY) -m bench.lockstep_ratio --accel $(ACCEL)
 
 clean:
 	rm -rf build results/*.parquet results/*.csv

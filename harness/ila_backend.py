@@ -21,6 +21,7 @@ class IlaBackend:
         self.program: Program | None = None
         self._next = 0
         self.last: Executed | None = None
+        self._fields: list = []
 
     def reset(self) -> None:
         self.state = self.model.initial_state()
@@ -30,6 +31,8 @@ class IlaBackend:
     def load(self, program: Program) -> None:
         self.reset()
         self.program = program
+        # The command stream is static: parse every command once, here, not on each step.
+        self._fields = [self.model.parse(cmd) for cmd in program.commands]
         for name, image in program.memories.items():
             var = self.model.state_vars.get(name)
             if var is None:
@@ -46,11 +49,11 @@ class IlaBackend:
             return None
         index = self._next
         self.execute(index)
-        return Retire(index=index, unit=self.model.unit(self.program.commands[index]), cycle=0, cycles=0)
+        return Retire(index=index, unit=self.model.unit_of(self._fields[index]), cycle=0, cycles=0)
 
     def execute(self, index: int) -> None:
         assert self.program is not None, "load() a Program first"
-        self.last = self.model.step(self.state, self.program.commands[index])
+        self.last = self.model.step(self.state, self.program.commands[index], self._fields[index])
         self._next = index + 1
 
     def read(self, state: str, rows: slice | None = None) -> np.ndarray:

@@ -22,6 +22,13 @@ class Field:
     def mask(self) -> int:
         return (1 << self.width) - 1
 
+    def extract(self, word: int) -> int:
+        """This field's value in `word`."""
+        v = (word >> self.lo) & ((1 << self.width) - 1)
+        if self.signed and v >> (self.width - 1):
+            v -= 1 << self.width
+        return v
+
     def value_range(self) -> tuple[int, int]:
         """Smallest and largest value the field holds."""
         if self.signed:
@@ -64,13 +71,7 @@ class Layout:
 
     def unpack(self, word: int) -> dict[str, int]:
         """Every field's value in `word`."""
-        out = {}
-        for f in self.fields.values():
-            v = (word >> f.lo) & f.mask
-            if f.signed and v >> (f.width - 1):
-                v -= 1 << f.width
-            out[f.name] = v
-        return out
+        return {name: f.extract(word) for name, f in self.fields.items()}
 
 
 def word_from_bytes(data: bytes | bytearray | memoryview) -> int:

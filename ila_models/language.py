@@ -112,9 +112,10 @@ class IlaModel:
         """Every state variable at its reset value."""
         return {name: var.zeros() for name, var in self.state_vars.items()}
 
-    def decode(self, command: np.ndarray, state: State) -> tuple[Instruction, Any]:
-        """The one instruction whose decode condition holds for `command`."""
-        fields = self.parse(command)
+    def decode(self, command: np.ndarray, state: State, fields: Any = None) -> tuple[Instruction, Any]:
+        """The one instruction whose decode condition holds for `command` (`fields`: its parse, if known)."""
+        if fields is None:
+            fields = self.parse(command)
         matches = [ins for ins in self.instructions if ins.decode(fields, state)]
         if not matches:
             if self.explain_undecodable is not None:
@@ -126,9 +127,9 @@ class IlaModel:
             )
         return matches[0], fields
 
-    def step(self, state: State, command: np.ndarray) -> Executed:
-        """Execute `command` on `state` in place; return what it wrote."""
-        instruction, fields = self.decode(command, state)
+    def step(self, state: State, command: np.ndarray, fields: Any = None) -> Executed:
+        """Execute `command` on `state` in place; return what it wrote (`fields`: its parse, if known)."""
+        instruction, fields = self.decode(command, state, fields)
         update = instruction.update(fields, state)
         stray = update.keys() - instruction.write_set
         if stray:

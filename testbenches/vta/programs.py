@@ -135,8 +135,8 @@ def matmul(
 
 
 def conv2d(
-    height: int = 8,
-    width: int = 8,
+    height: int = 14,
+    width: int = 14,
     in_channels: int = 64,
     out_channels: int = 64,
     shift: int = 11,

@@ -54,4 +54,4 @@ def test_generate_writes_loadable_programs(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     names = sorted(p.name for p in tmp_path.glob("*.npz"))
-    assert names == ["conv2d_64x8x8_to_64.npz", "matmul_64x64x64.npz"]
+    assert names == ["conv2d_64x14x14_to_64.npz", "matmul_64x64x64.npz"]
