@@ -117,16 +117,14 @@ class Session:
                     Mismatch("hang", f"the worker took longer than {self.timeout:.0f} s and was killed"),
                 )  # fmt: skip
             if proc.returncode != 0 or not report_path.exists():
-                tail = "\n".join((proc.stderr or "").strip().splitlines()[-12:])
-                how = (
-                    f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+                output = ((proc.stdout or "") + (proc.stderr or "")).strip().splitlines()
+                tail = "\n".join(output[-12:]) or "(it printed nothing)"
+                how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+                crashed = self._failed(
+                    path, program.name, program.accelerator, Mismatch("crash", f"the worker died ({how}):\n{tail}")
                 )
-                return self._failed(
-                    path,
-                    program.name,
-                    program.accelerator,
-                    Mismatch("crash", f"the worker died ({how}):\n{tail}"),
-                )
+                crashed.wall_seconds = time.perf_counter() - start
+                return crashed
             report = RunReport.from_json(json.loads(report_path.read_text()))
             report.wall_seconds = time.perf_counter() - start
         return report
