@@ -30,6 +30,7 @@ $(STAMP): requirements.txt
 	@touch $@
 
 programs: $(STAMP)
+	rm -rf $(PROGRAMS)
 	$(PY) -m testbenches.generate --accel $(ACCEL) --out $(PROGRAMS)
 
 sim: programs
