@@ -1,0 +1,91 @@
+"""Accelerator calls lowered to Programs while the host program runs, and `compile_programs`.
+
+`ProgramOffload` is an `OffloadImpl`: each accelerator call the host program makes is lowered by its
+accelerator's codegen to a Program on the call's actual inputs; its result comes either from the
+Program's numpy reference or from running the Program on the ILA model (application-level validation).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from compiler.codegen import ila_run, vta
+from compiler.codegen.lowered import Lowerer, Where
+from compiler.ir.terms import ACCELERATOR_CALLS
+from compiler.models import SEED
+from compiler.pipeline import compile_application
+from ila_models.program import Program
+
+LOWERERS: dict[str, Lowerer] = {"vta": vta.lower}
+"""Accelerators with a codegen."""
+
+
+class OffloadMismatch(RuntimeError):
+    """An ILA result that differs from its Program's reference: a codegen or ILA bug."""
+
+
+@dataclass
+class ProgramOffload:
+    """Lowers each accelerator call to a Program; results from the reference or from the ILA model."""
+
+    model: str
+    execute: Literal["reference", "ila"] = "reference"
+    keep: bool = True
+    programs: list[Program] = field(default_factory=list)
+    calls: int = 0
+    codegen_seconds: float = 0.0
+    ila_seconds: float = 0.0
+
+    def __call__(self, name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...]) -> np.ndarray:
+        accel = next((a for a, names in ACCELERATOR_CALLS.items() if name in names), None)
+        if accel not in LOWERERS:
+            raise KeyError(f"no codegen for accelerator call {name!r} (codegens: {', '.join(LOWERERS)})")
+        where = Where(self.model, f"{self.calls:03d}_{name.split('_', 1)[1]}", SEED)
+        self.calls += 1
+        start = time.perf_counter()
+        lowered = LOWERERS[accel](name, list(arrays), attrs, where)
+        self.codegen_seconds += time.perf_counter() - start
+        if self.keep:
+            self.programs.append(lowered.program)
+        if self.execute == "reference":
+            return lowered.reference_result()
+        start = time.perf_counter()
+        outputs = ila_run.run_on_ila(lowered.program)
+        self.ila_seconds += time.perf_counter() - start
+        bad = {k: v for k, v in ila_run.mismatches(lowered.program, outputs).items() if v}
+        if bad:
+            raise OffloadMismatch(f"Program {lowered.program.name!r}: ILA result differs from the reference: {bad}")
+        return lowered.decode(outputs)
+
+
+@dataclass(frozen=True)
+class CompileOutput:
+    """What `compile_programs` wrote and how long each part took."""
+
+    paths: list[Path]
+    seconds: dict[str, float]
+
+
+def compile_programs(model: str, out_dir: Path, accelerator: str = "vta") -> CompileOutput:
+    """Compile application `model` for `accelerator` and write one Program per offloaded call of one inference
+    (the application's example input) to `out_dir`."""
+    if accelerator not in LOWERERS:
+        raise ValueError(f"no codegen for accelerator {accelerator!r}; expected one of {', '.join(LOWERERS)}")
+    compiled = compile_application(model, accelerator)
+    offload = ProgramOffload(model)
+    start = time.perf_counter()
+    exe = compiled.executable(offload)
+    build_s = time.perf_counter() - start
+    exe([compiled.app.example.numpy()])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.npz"):
+        stale.unlink()
+    paths = [p.save(out_dir / f"{p.name}.npz") for p in offload.programs]
+    seconds = {**compiled.seconds, "host_build": build_s, "codegen": offload.codegen_seconds}
+    return CompileOutput(paths, seconds)
