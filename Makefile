@@ -18,6 +18,7 @@ PROGRAMS := build/programs/$(ACCEL)
 
 help:
 	@echo "make sim [ACCEL=vta]   generate the accelerator's programs and run them in lockstep"
+	@echo "make sim ACCEL=vta MODEL=resnet20   compile an application (compiler/) and run its Programs in lockstep"
 	@echo "make test              lint + fast tests (what CI runs)"
 	@echo "make regress           every test, including the slow ones"
 	@echo "make bench             benchmarks (ratios measured in one run)"
@@ -35,6 +36,13 @@ programs: $(STAMP)
 
 sim: programs
 	$(PY) -m harness run $(PROGRAMS)/*.npz
+
+# `make sim MODEL=resnet20`: the Programs come from the compiler (`make compile`), not the generators.
+ifneq ($(filter command line environment,$(origin MODEL)),)
+sim: compile
+sim: PROGRAMS := build/compiled/$(ACCEL)/$(MODEL)
+programs: PROGRAMS := build/programs/$(ACCEL)
+endif
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -25,10 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     if args.command == "report":
-        from compiler.report import compile_report, save, wins
+        from compiler.report import compile_report, error_sources, save, wins
 
         table = compile_report(tuple(args.apps), tuple(args.accels))
         print(table.to_string(index=False))
+        print(error_sources(table))
         path = save(table, args.out)
         print(f"flexible offloads strictly more than exact on {wins(table)} of {table.application.nunique()} applications")
         print(f"saved {path}")
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.accel not in LOWERERS:
         parser.error(f"--accel {args.accel!r}: no codegen yet; expected one of {', '.join(LOWERERS)}")
-    out = args.out or Path("build/programs") / args.accel / args.model
+    out = args.out or Path("build/compiled") / args.accel / args.model
     result = compile_programs(args.model, out, args.accel)
     timing = ", ".join(f"{k} {v:.2f} s" for k, v in result.seconds.items())
     print(f"wrote {len(result.paths)} Programs to {out} ({timing})")
