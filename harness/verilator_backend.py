@@ -178,10 +178,11 @@ class VerilatorBackend:
         self._retired = np.zeros(0, dtype=bool)
 
     def load(self, program: Program) -> None:
-        """Copy the Program's DRAM image into the shim's memory model and queue its commands."""
-        dram = np.ascontiguousarray(program.memories["dram"], dtype=np.uint8).reshape(-1)
-        self._check(self._lib.tandem_dram_alloc(self._sim, dram.size))
-        self._check(self._lib.tandem_dram_write(self._sim, 0, dram.ctypes.data, dram.size))
+        """Copy the Program's DRAM image (if it has one) into the shim's memory model and queue its commands."""
+        if "dram" in program.memories:  # accelerators without a DRAM master (FlexASR) have none
+            dram = np.ascontiguousarray(program.memories["dram"], dtype=np.uint8).reshape(-1)
+            self._check(self._lib.tandem_dram_alloc(self._sim, dram.size))
+            self._check(self._lib.tandem_dram_write(self._sim, 0, dram.ctypes.data, dram.size))
         commands = np.ascontiguousarray(program.commands, dtype=np.uint8)
         if commands.ndim != 2:
             raise ValueError(f"program.commands has shape {commands.shape}; expected (N, command_bytes)")
