@@ -19,7 +19,7 @@ from compiler.codegen import ila_run, vta
 from compiler.codegen.lowered import Lowerer, Where
 from compiler.ir.terms import ACCELERATOR_CALLS
 from compiler.models import SEED
-from compiler.pipeline import compile_application
+from compiler.pipeline import Compiled, compile_application
 from ila_models.program import Program
 
 LOWERERS: dict[str, Lowerer] = {"vta": vta.lower}
@@ -72,12 +72,19 @@ class CompileOutput:
     seconds: dict[str, float]
 
 
-def compile_programs(model: str, out_dir: Path, accelerator: str = "vta") -> CompileOutput:
-    """Compile application `model` for `accelerator` and write one Program per offloaded call of one inference
-    (the application's example input) to `out_dir`."""
+def compile_programs(
+    model: str, out_dir: Path, accelerator: str = "vta", compiled: Compiled | None = None
+) -> CompileOutput:
+    """Compile application `model` for `accelerator` (unless `compiled` is given) and write one Program per
+    offloaded call of one inference (the application's example input) to `out_dir`."""
     if accelerator not in LOWERERS:
         raise ValueError(f"no codegen for accelerator {accelerator!r}; expected one of {', '.join(LOWERERS)}")
-    compiled = compile_application(model, accelerator)
+    if compiled is None:
+        compiled = compile_application(model, accelerator)
+    elif (compiled.app.name, compiled.result.accelerator) != (model, accelerator):
+        raise ValueError(
+            f"compiled is {compiled.app.name!r} for {compiled.result.accelerator!r}, not {model!r} for {accelerator!r}"
+        )
     offload = ProgramOffload(model)
     start = time.perf_counter()
     exe = compiled.executable(offload)
