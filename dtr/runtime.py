@@ -24,11 +24,12 @@ from typing import Any
 from dtr.errors import OutOfMemoryError, ThrashingError
 from dtr.graph import Op, OpRunner, Storage, Tensor
 from dtr.heuristics import Heuristic
+from dtr.liveness import Liveness
 from dtr.pool import EvictionPool
 from dtr.stats import RuntimeStats
 
 
-class Runtime:
+class Runtime(Liveness):
     """Tracks tensors under a byte budget and rematerializes evicted ones on demand."""
 
     def __init__(
@@ -157,30 +158,6 @@ class Runtime:
                 assert t.op is not None, "an undefined constant cannot be recomputed"
                 self._run(t.op, remat=True)
             t.storage.last_access = self.clock
-        finally:
-            self._exit()
-
-    def make_root(self, t: Tensor) -> None:
-        """Turn t into a pinned constant: drop its recipe and its links to the ops it came from.
-
-        Used for long-lived state written in place (optimizer buffers), whose lineage would
-        otherwise keep every earlier step's inputs alive.
-        """
-        self._enter()
-        try:
-            s = t.storage
-            if s.dead or not s.resident:
-                raise ValueError(f"cannot make {t.name!r} a root: its storage is {s!r}")
-            s.pinned = True
-            self.pool.remove(s)
-            for x in s.tensors:
-                x.op = None
-            parents = list(s.parents)
-            s.parents.clear()
-            for p in parents:
-                p.live_children -= 1
-                del p.children[s]
-                self._check_dead(p)
         finally:
             self._exit()
 
@@ -347,44 +324,6 @@ class Runtime:
         if self.ignore_small and s.size < 0.01 * self._sizes_total / max(1, self._sizes_count):
             return
         self.pool.add(s)
-
-    def _check_dead(self, start: Storage) -> None:
-        """Drop storages nothing can need again (no reference, lock or live dependent)."""
-        work = [start]
-        while work:
-            s = work.pop()
-            if s.dead or s.ref_ext or s.locks or s.live_children:
-                continue
-            self._drop(s)
-            for p in s.parents:
-                p.live_children -= 1
-                del p.children[s]
-                work.append(p)
-            s.parents.clear()
-
-    def _drop(self, s: Storage) -> None:
-        s.dead = True
-        self.pool.remove(s)
-        if s.resident:
-            s.resident = False
-            self.memory -= s.size
-        for t in s.tensors:
-            t.defined = False
-            t.value = None
-
-    def _try_banish(self, s: Storage) -> None:
-        """Banishing: free s for good once unreferenced with no evicted dependent; pin children."""
-        if s.dead or s.ref_ext or s.locks or any(not c.resident for c in s.children):
-            return
-        self.stats.banishments += 1
-        s.banished = True
-        for c in list(s.children):
-            c.pinned = True
-            self.pool.remove(c)
-            del c.parents[s]
-        s.children.clear()
-        s.live_children = 0
-        self._check_dead(s)
 
     # ---- construction -----------------------------------------------------------------------
 

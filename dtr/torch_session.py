@@ -33,11 +33,9 @@ from dtr.graph import Op, Storage, Tensor
 from dtr.heuristics import Heuristic, make_heuristic
 from dtr.runtime import Runtime
 from dtr.torch_ops import MetaPlanner, mutated_argument_ids
+from dtr.torch_replay import Replay, clone_nbytes, outside_autograd, undeclared_writes, writes
 from dtr.torch_tensor import Cell, CheckpointTensor
 from dtr.trace import TraceWriter
-
-# Kernels that write their arguments without saying so in the schema: {op: (training flag index, arg indices)}.
-UNDECLARED_WRITES = {"aten::native_batch_norm": (5, (3, 4))}
 
 
 class StrayReferenceWarning(UserWarning):
@@ -168,7 +166,7 @@ class Session(TorchDispatchMode):
 
     def _run_plain(self, func: Any, leaves: list[Any], spec: Any) -> Any:
         """Outside the budget block: compute on plain values, return plain tensors."""
-        if any(isinstance(x, CheckpointTensor) for x in leaves) and _writes(func, leaves, spec):
+        if any(isinstance(x, CheckpointTensor) for x in leaves) and writes(func, leaves, spec):
             raise DTRError(f"{func} would modify a DTR tensor in place outside dtr.budget(); copy it with "
                            "session.value(t).clone() first")
         plain = [self.value(x) if isinstance(x, CheckpointTensor) else x for x in leaves]
@@ -178,7 +176,7 @@ class Session(TorchDispatchMode):
     def _call(self, func: Any, args: Any, kwargs: dict[str, Any], leaves: list[Any], spec: Any) -> Any:
         rt = self.runtime
         pos = [i for i, x in enumerate(leaves) if isinstance(x, torch.Tensor)]
-        written = mutated_argument_ids(func, args, kwargs) | _undeclared_writes(func, args)
+        written = mutated_argument_ids(func, args, kwargs) | undeclared_writes(func, args)
         if any(isinstance(leaves[i], CheckpointTensor) and leaves[i].is_meta for i in pos):
             raise DTRError(f"{func}: meta tensors are not supported under DTR")
         nodes = [x._dtr.node if isinstance(x, CheckpointTensor) else self._constant(x) for x in (leaves[i] for i in pos)]
@@ -202,7 +200,7 @@ class Session(TorchDispatchMode):
                 self._check_cow(nodes[k], func)
             if out_js:
                 raise DTRError(f"{func} writes a DTR tensor in place and also returns new tensors; unsupported")
-            sizes = [_clone_nbytes(leaves[pos[k]]) for k in wrapped_writes]
+            sizes = [clone_nbytes(leaves[pos[k]]) for k in wrapped_writes]
             aliases = [-1] * len(wrapped_writes)
         else:
             sizes = [plan.sizes[j] for j in out_js]
@@ -211,7 +209,7 @@ class Session(TorchDispatchMode):
         for k in plain_writes:
             stale += self._before_plain_write(leaves[pos[k]], nodes[k], bool(out_js))
         result: list[Any] = []
-        runner = _Replay(func, spec, leaves, pos, wrapped_writes, plain_writes, out_js, result)
+        runner = Replay(func, spec, leaves, pos, wrapped_writes, plain_writes, out_js, result)
         outs = rt.call(func.name(), nodes, sizes, aliases, compute=0, run=runner)
         raw = result.pop()
         for o in outs:
@@ -236,7 +234,7 @@ class Session(TorchDispatchMode):
                 cell.node = node
                 rt.release(old)
             new_iter = iter(())
-        if _outside_autograd():
+        if outside_autograd():
             # optimizer state and the like: long-lived, so keeping its lineage would keep every
             # earlier step's inputs alive; make it a pinned root instead
             for node in outs:
@@ -317,87 +315,6 @@ class Session(TorchDispatchMode):
                 f"({', '.join(t.name for t in others[:3])}); DTR's copy-on-write cannot update them: "
                 "use the out-of-place op"
             )
-
-
-class _Replay:
-    """An op's recipe: re-runs the aten call on the runtime's current input values."""
-
-    def __init__(self, func: Any, spec: Any, leaves: list[Any], pos: list[int], wrapped_writes: list[int],
-                 plain_writes: list[int], out_js: list[int], result: list[Any]) -> None:
-        self.func = func
-        self.spec = spec
-        # keep only the non-tensor arguments: tensors come from the runtime at replay time
-        self.template = [None if isinstance(x, torch.Tensor) else x for x in leaves]
-        self.pos = pos
-        self.wrapped_writes = wrapped_writes
-        self.plain_writes = plain_writes
-        self.out_js = out_js
-        self.result: list[Any] | None = result
-        self.first_plain: list[Any] | None = [leaves[pos[k]] for k in plain_writes]
-        self.generator: torch.Generator | None = None
-        self.rng_state: torch.Tensor | None = None
-        if torch.Tag.nondeterministic_seeded in func.tags:  # replays must draw the same numbers
-            self.generator = next((x for x in leaves if isinstance(x, torch.Generator)), torch.default_generator)
-            self.rng_state = self.generator.get_state()
-        self.compute = 0.0
-
-    def __call__(self, op: Op) -> list[Any]:
-        call: list[Any] = list(self.template)
-        for k, i in enumerate(self.pos):
-            call[i] = op.inputs[k].value
-        copies: dict[int, Any] = {}
-        for k in self.wrapped_writes:
-            copies[k] = call[self.pos[k]] = call[self.pos[k]].clone()
-        if self.first_plain is not None:  # first run: write the user's tensors for real
-            for k, x in zip(self.plain_writes, self.first_plain, strict=True):
-                call[self.pos[k]] = x
-        else:  # replay: never touch the user's tensors again
-            for k in self.plain_writes:
-                call[self.pos[k]] = call[self.pos[k]].clone()
-        a, kw = tree_unflatten(call, self.spec)
-        saved = None
-        if self.generator is not None and self.rng_state is not None and self.result is None:
-            saved = self.generator.get_state()
-            self.generator.set_state(self.rng_state)
-        t0 = time.perf_counter_ns()
-        try:
-            out = self.func(*a, **kw)
-        finally:
-            if saved is not None and self.generator is not None:
-                self.generator.set_state(saved)
-        if self.result is not None:
-            op.compute = self.compute = float(max(1, time.perf_counter_ns() - t0))
-            self.result.append(out)
-            self.result = None
-            self.first_plain = None
-        if self.wrapped_writes:
-            return [copies[k] for k in self.wrapped_writes]
-        outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
-        return [outs[j] for j in self.out_js]
-
-
-def _outside_autograd() -> bool:
-    """Grad mode off and not inside a backward pass (where grad mode is off too)."""
-    return not torch.is_grad_enabled() and torch._C._current_graph_task_id() == -1
-
-
-def _clone_nbytes(t: torch.Tensor) -> int:
-    return torch.empty_strided(t.size(), t.stride(), dtype=t.dtype, device="meta").clone().untyped_storage().nbytes()
-
-
-def _undeclared_writes(func: Any, args: Any) -> set[int]:
-    entry = UNDECLARED_WRITES.get(func._schema.name)
-    if entry is None:
-        return set()
-    flag, idx = entry
-    if len(args) <= flag or not args[flag]:
-        return set()
-    return {id(args[i]) for i in idx if i < len(args) and isinstance(args[i], torch.Tensor)}
-
-
-def _writes(func: Any, leaves: list[Any], spec: Any) -> bool:
-    a, k = tree_unflatten(leaves, spec)
-    return bool(mutated_argument_ids(func, a, k) | _undeclared_writes(func, a))
 
 
 @contextmanager
