@@ -19,6 +19,7 @@ from ila_models import flexasr
 from ila_models import flexasr_isa as isa
 from ila_models.mmio import commands_array
 from ila_models.program import Program, Span
+from testbenches.flexasr import coverage
 from testbenches.flexasr.streams import STREAM_FILES, authors_stream, streams_dir
 
 LSTM_ACT_PROGRAM = bytes.fromhex(
@@ -356,4 +357,16 @@ def _stream_loaders() -> list[Callable[[], Program]]:
     return [partial(authors_stream, name) for name in STREAM_FILES]
 
 
-GENERATED: list[Callable[[], Program]] = [linear, lstm, maxpool, layer_norm, *_stream_loaders()]
+def _coverage_loaders() -> list[Callable[[], Program]]:
+    """The constrained-random lockstep programs (testbenches.flexasr.coverage), one per seed."""
+    return [partial(make, seed) for make in coverage.COVERAGE for seed in coverage.SEEDS]
+
+
+GENERATED: list[Callable[[], Program]] = [
+    linear,
+    lstm,
+    maxpool,
+    layer_norm,
+    *_coverage_loaders(),
+    *_stream_loaders(),
+]
