@@ -15,14 +15,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from compiler.codegen import ila_run, vta
+from compiler.codegen import hlscnn, ila_run, vta
 from compiler.codegen.lowered import Lowerer, Where
 from compiler.ir.terms import ACCELERATOR_CALLS
 from compiler.models import SEED
 from compiler.pipeline import Compiled, compile_application
 from ila_models.program import Program
 
-LOWERERS: dict[str, Lowerer] = {"vta": vta.lower}
+LOWERERS: dict[str, Lowerer] = {"vta": vta.lower, "hlscnn": hlscnn.lower}
 """Accelerators with a codegen."""
 
 
