@@ -118,10 +118,12 @@ class VerilatorBackend:
                 f"but the refinement map lists {self.units!r}"
             )
         self._sim = self._lib.tandem_create()
+        self._layout = {k: (np.dtype(v[0]), tuple(v[1])) for k, v in layout.items()}
+        if "dram" in self._layout:  # sized as the ILA's until a Program brings its image
+            self._lib.tandem_dram_alloc(self._sim, int(np.prod(self._layout["dram"][1])))
         self._records = (ctypes.c_uint64 * (4 * len(self.units)))()
         self._pending: deque[Retire] = deque()
         self._retired: np.ndarray = np.zeros(0, dtype=bool)
-        self._layout = {k: (np.dtype(v[0]), tuple(v[1])) for k, v in layout.items()}
         self._harness: dict[str, str] = {}
         self._mapped: dict[str, _MappedState] = {}
         self.unmapped: dict[str, str] = {}

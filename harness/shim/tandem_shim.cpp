@@ -95,6 +95,8 @@ struct Sim {
     std::string error;
 };
 
+void make_current(Sim* s) { Verilated::threadContextp(s->ctx.get()); }
+
 void eval_half(Sim* s, int clk) {
     s->top->clk = clk;
     s->top->eval();
@@ -177,6 +179,7 @@ bool all_retired(Sim* s) { return s->next_cmd >= s->n_cmds && s->retired >= s->n
 TANDEM_API void* tandem_create() {
     auto* s = new Sim;
     s->ctx = std::make_unique<VerilatedContext>();
+    make_current(s);
     s->top = std::make_unique<TOP_CLASS>(s->ctx.get(), "TOP");
     s->top->clk = 0;
     s->top->rst = 1;
@@ -191,7 +194,12 @@ TANDEM_API void* tandem_create() {
 TANDEM_API void tandem_destroy(void* h) {
     auto* s = static_cast<Sim*>(h);
     if (!s) return;
+    // Verilator keeps a per-thread "current context"; with several models alive, destroying one
+    // while another's context is current hangs, so make this one current first.
+    Verilated::threadContextp(s->ctx.get());
     s->top->final();
+    s->top.reset();
+    s->ctx.reset();
     delete s;
 }
 
@@ -205,6 +213,7 @@ TANDEM_API uint32_t tandem_cmd_port_bytes() { return port_bytes<decltype(TOP_CLA
 // The cycle counter restarts at 0.
 TANDEM_API void tandem_reset(void* h) {
     auto* s = static_cast<Sim*>(h);
+    make_current(s);
     TOP_CLASS* t = s->top.get();
     t->rst = 1;
     t->cmd_valid = 0;
@@ -282,6 +291,7 @@ TANDEM_API int tandem_push_commands(void* h, const uint8_t* buf, uint64_t n, uin
 // has retired and nothing is in flight, -1 when nothing retired within max_idle_cycles.
 TANDEM_API int tandem_run_until_retire(void* h, uint64_t max_idle_cycles, uint64_t* out, int max_records) {
     auto* s = static_cast<Sim*>(h);
+    make_current(s);
     if (all_retired(s)) return 0;
     for (uint64_t c = 0; c < max_idle_cycles; ++c) {
         const uint32_t valid = step(s);
@@ -294,6 +304,7 @@ TANDEM_API int tandem_run_until_retire(void* h, uint64_t max_idle_cycles, uint64
 // Returns the number of records written (less than n_expected on a timeout).
 TANDEM_API int64_t tandem_run_to_completion(void* h, uint64_t n_expected, uint64_t max_cycles, uint64_t* out) {
     auto* s = static_cast<Sim*>(h);
+    make_current(s);
     uint64_t n = 0;
     for (uint64_t c = 0; c < max_cycles && n < n_expected; ++c) {
         const uint32_t valid = step(s);
