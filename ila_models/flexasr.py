@@ -9,6 +9,8 @@ visible through it). Semantics are in docs/flexasr.md; encodings in `ila_models.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,8 +78,18 @@ def _start(run: Callable[[State], Update]) -> Callable[[FlexCommand, State], Upd
     return lambda f, s: run(s)
 
 
-def _is(region: str, wr: bool) -> Callable[[FlexCommand, State], bool]:
-    return lambda f, s: f.region == region and f.wr == wr
+@dataclass(frozen=True)
+class _Is:
+    """Decode condition: the command touches `region` in direction `wr` (also the key of the fast decode)."""
+
+    region: str
+    wr: bool
+
+    def __call__(self, f: FlexCommand, s: State) -> bool:
+        return f.region == self.region and f.wr == self.wr
+
+
+_is = _Is
 
 
 _PE_STATE = frozenset(f"pe{p}_{n}" for p in range(isa.NUM_PES) for n in ("input", "act", "config"))
@@ -158,9 +170,30 @@ def _explain_undecodable(f: FlexCommand) -> DecodeError:
     return DecodeError("command", isa.disasm(f), "an instruction of flexasr")
 
 
+class FlexAsrModel(IlaModel):
+    """The FlexASR ILA; every instruction is one (region, direction), so decode is one dict lookup
+    instead of testing ~200 conditions (the same instruction `IlaModel.decode` would find)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._by_key = {
+            (ins.decode.region, ins.decode.wr): ins
+            for ins in self.instructions
+            if isinstance(ins.decode, _Is)
+        }
+
+    def decode(self, command: np.ndarray, state: State, fields: Any = None) -> tuple[Instruction, Any]:
+        if fields is None:
+            fields = self.parse(command)
+        ins = self._by_key.get((fields.region, fields.wr))
+        if ins is None:
+            return super().decode(command, state, fields)  # raises the explained DecodeError
+        return ins, fields
+
+
 def build_model() -> IlaModel:
     """The FlexASR ILA."""
-    return IlaModel(
+    return FlexAsrModel(
         "flexasr",
         state_vars(),
         instructions(),
