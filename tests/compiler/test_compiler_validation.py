@@ -71,3 +71,16 @@ def test_every_application_on_the_vta_ila_equals_the_emulated_numerics(app, min_
     assert on_ila.error == application_error(compiled, accelerator_impl)  # bit-identical results
     assert on_ila.error.top1_agreement >= min_top1
     assert on_ila.error.relative_error < max_rel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "app, min_top1, max_rel",
+    # measured on 8 inputs with the Programs on the HLSCNN ILA: 1.0/0.0127 and 1.0/0.0975
+    [("resnet20", 0.875, 0.03), ("mobilenet_v2", 0.875, 0.15)],
+)
+def test_convolutional_applications_on_the_hlscnn_ila_agree_with_fp32(app, min_top1, max_rel):
+    checked = validate(compile_application(app, "hlscnn"))
+    assert checked.source == "ila"
+    assert checked.error.top1_agreement >= min_top1
+    assert checked.error.relative_error < max_rel
