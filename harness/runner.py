@@ -28,6 +28,7 @@ class RunOptions:
     keep_going: bool = False
     serial: bool = False
     cycle_budget: int = 1_000_000
+    backend: str = "verilator"  # "verilator" (the fast path), "cocotb" (cocotb + Verilator), "icarus" (cocotb + Icarus)
 
 
 def refinement_map(rtl_dir: Path) -> dict:
@@ -66,6 +67,33 @@ def verilator_backend(program: Program, model: IlaModel, options: RunOptions) ->
     return backend
 
 
+BACKENDS = ("verilator", "cocotb", "icarus")
+
+
+def rtl_backend(program: Program, model: IlaModel, options: RunOptions) -> Backend:
+    """The RTL backend `options.backend` names, for a Program."""
+    if options.backend == "verilator":
+        return verilator_backend(program, model, options)
+    if options.backend not in BACKENDS:
+        raise ValueError(f"backend {options.backend!r}: expected one of {list(BACKENDS)}")
+    from harness.cocotb_backend import CocotbBackend
+
+    acc = accelerator(program.accelerator)
+    rtl_dir = options.rtl_dir or acc.rtl_dir
+    backend = CocotbBackend(
+        rtl_dir=rtl_dir,
+        top=acc.top,
+        parameters=acc.verilog_parameters(program),
+        layout={name: (var.dtype, var.shape) for name, var in model.state_vars.items()},
+        refinement=refinement_map(rtl_dir),
+        cycle_budget=options.cycle_budget,
+        simulator="verilator" if options.backend == "cocotb" else "icarus",
+    )
+    if options.serial:
+        backend.set_serial_mode(True)
+    return backend
+
+
 def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
     """The ILA's final outputs against the Program's reference values (e.g. numpy's)."""
     found = []
@@ -90,7 +118,7 @@ def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
 
 
 def run_program(program: Program, options: RunOptions | None = None, rtl: Backend | None = None) -> RunReport:
-    """Run `program` on its ILA and its RTL in lockstep; `rtl` overrides the Verilator backend."""
+    """Run `program` on its ILA and its RTL in lockstep; `rtl` overrides the backend `options.backend` names."""
     options = options or RunOptions()
     acc = accelerator(program.accelerator)
     rtl_dir = options.rtl_dir or acc.rtl_dir
@@ -99,7 +127,7 @@ def run_program(program: Program, options: RunOptions | None = None, rtl: Backen
     ila = IlaBackend(model)
     ila.load(program)
     refinement = refinement_map(rtl_dir)
-    backend = rtl or verilator_backend(program, model, options)
+    backend = rtl or rtl_backend(program, model, options)
     try:
         backend.reset()
         backend.load(program)
