@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("files", nargs="+", type=Path, help="Program files (.npz)")
     run.add_argument("--rtl-dir", type=Path, help="RTL folder to use instead of rtl/<accelerator>/")
     run.add_argument(
-        "--full-every", type=int, default=64, help="compare all state every K retirements (when quiescent)"
+        "--full-every", type=int, default=1024, help="compare all state every K retirements (when quiescent)"
     )
     run.add_argument(
         "--keep-going", action="store_true", help="record mismatches and go on instead of stopping"
@@ -64,6 +64,18 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=1800.0, help="seconds one Program may take before it is killed"
     )
     run.add_argument("--results", type=Path, help="results folder (default: results/)")
+    run.add_argument(
+        "--backend", choices=("verilator", "cocotb", "icarus"), default="verilator",
+        help="RTL simulator: the Verilator fast path, cocotb + Verilator, or cocotb + Icarus Verilog",
+    )  # fmt: skip
+    run.add_argument(
+        "--wave-window", type=int, default=2000, metavar="CYCLES",
+        help="after a mismatch, trace this many cycles before it into results/<run>/<program>.fst (0: none)",
+    )  # fmt: skip
+    run.add_argument("--no-reproduce", action="store_true", help="do not minimize a failing Program")
+    run.add_argument(
+        "--repro-seconds", type=float, default=120.0, help="time budget of the reproducer's minimization"
+    )
     dis = sub.add_parser("disasm", help="print a Program as assembly")
     dis.add_argument("file", type=Path)
     worker = sub.add_parser("_worker", help=argparse.SUPPRESS)
@@ -79,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         from harness.worker import run_worker
 
         return run_worker(args.file, args.report, args.options)
+    if args.wave_window < 0:
+        parser.error(f"--wave-window {args.wave_window}: expected 0 (no waveform) or a positive number of cycles")
     for flag in ("full_every", "cycle_budget"):
         if getattr(args, flag) <= 0:
             parser.error(f"--{flag.replace('_', '-')} {getattr(args, flag)}: expected a positive number")

@@ -24,11 +24,16 @@ class RunOptions:
     """How to run: which RTL, how often to compare everything, whether to stop at the first mismatch."""
 
     rtl_dir: Path | None = None
-    full_every: int = 64
+    full_every: int = 1024
     keep_going: bool = False
     serial: bool = False
     cycle_budget: int = 1_000_000
     backend: str = "verilator"  # "verilator" (the fast path), "cocotb" (cocotb + Verilator), "icarus" (cocotb + Icarus)
+    # After a mismatch (harness/artifacts.py): where to leave waves, reproducer, pictures; None: nowhere.
+    artifacts_dir: Path | None = None
+    wave_window: int = 2000  # cycles of FST before the divergence; 0: no waveform
+    reproduce: bool = True  # minimize the failing Program into a reproducer
+    repro_seconds: float = 120.0  # time budget of the minimization
 
 
 def refinement_map(rtl_dir: Path) -> dict:
@@ -117,6 +122,31 @@ def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
     return found
 
 
+def save_difference(path: Path, mismatch: Mismatch, ila: IlaBackend, rtl: Backend, max_rows: int = 256) -> bool:
+    """Save expected (ILA) and actual (RTL) rows around a state mismatch, for the report's picture.
+
+    Rows from the first differing row on, at most `max_rows`; 1-D state (DRAM) as rows of 16.
+    Returns False (and saves nothing) when the mismatch is not about a state variable.
+    """
+    if mismatch.kind not in ("state", "quiescent") or mismatch.state is None:
+        return False
+    expected, actual = ila.read(mismatch.state), rtl.read(mismatch.state)
+    if expected.ndim == 1:
+        width = 16 if expected.size % 16 == 0 else 1
+        expected, actual = expected.reshape(-1, width), actual.reshape(-1, width)
+    differs = np.flatnonzero((expected != actual).reshape(len(expected), -1).any(axis=1))
+    if differs.size == 0:
+        return False
+    first = int(differs[0])
+    rows = slice(first, min(first + max_rows, len(expected)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, expected=expected[rows], actual=actual[rows], first_row=np.array(first),
+        rows_differing=np.array(differs.size), state=np.frombuffer(mismatch.state.encode(), dtype=np.uint8),
+    )  # fmt: skip
+    return True
+
+
 def run_program(program: Program, options: RunOptions | None = None, rtl: Backend | None = None) -> RunReport:
     """Run `program` on its ILA and its RTL in lockstep; `rtl` overrides the backend `options.backend` names."""
     options = options or RunOptions()
@@ -135,6 +165,8 @@ def run_program(program: Program, options: RunOptions | None = None, rtl: Backen
             program, ila, backend, compared_state(refinement), options.full_every, options.keep_going
         )
         result = engine.run()
+        if options.artifacts_dir is not None and result.mismatches:
+            save_difference(options.artifacts_dir / f"{program.name}.diff.npz", result.mismatches[0], ila, backend)
     finally:
         backend.close()
     mismatches = result.mismatches

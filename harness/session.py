@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness.accelerators import accelerator
+from harness.html_report import write_index
 from harness.mismatch import Mismatch
 from harness.results import RESULTS, RunReport, append_rows, write_atomic
 from harness.runner import RunOptions, refinement_map
@@ -38,11 +40,17 @@ class Session:
             keep_going=args.keep_going,
             serial=args.serial,
             cycle_budget=args.cycle_budget,
+            backend=args.backend,
+            wave_window=args.wave_window,
+            reproduce=not args.no_reproduce,
+            repro_seconds=args.repro_seconds,
         )
         self.timeout = args.timeout
-        self.results = args.results or RESULTS
+        self.results = (args.results or RESULTS).resolve()
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self.run_dir = self.results / self.run_id
+        self.options = replace(self.options, artifacts_dir=self.run_dir)
+        self.reports: list[RunReport] = []
         self.argv_flags = self._replay_flags(args)
 
     @staticmethod
@@ -52,11 +60,13 @@ class Session:
             flags.append(f"--rtl-dir {args.rtl_dir}")
         if args.serial:
             flags.append("--serial")
+        if args.backend != "verilator":
+            flags.append(f"--backend {args.backend}")
         return (" " + " ".join(flags)) if flags else ""
 
     def run(self, files: list[Path]) -> int:
         """Run every file; exit status 0 only when all pass."""
-        reports: list[RunReport] = []
+        reports = self.reports
         programs: list[tuple[Path, Program]] = []
         for path in files:
             try:
@@ -75,6 +85,7 @@ class Session:
                     report = self._run_one(path, program)
                     reports.append(report)
                     self._save(report)
+                    write_index(self.run_dir, self.run_id, reports)
                     progress.advance(task)
         except KeyboardInterrupt:
             self.console.print(
@@ -100,6 +111,12 @@ class Session:
             units = len(refinement_map(rtl_dir)["units"])
             with self.console.status(f"building {acc.name} RTL with Verilator (cached after the first time)"):
                 build_library(rtl_dir, acc.top, acc.verilog_parameters(program), units)
+            if self.options.backend != "verilator":
+                from harness.cocotb_backend import build_simulation
+
+                simulator = "icarus" if self.options.backend == "icarus" else "verilator"
+                with self.console.status(f"building {acc.name} RTL for cocotb on {simulator} (cached)"):
+                    build_simulation(rtl_dir, acc.top, acc.verilog_parameters(program), simulator)
 
     def _run_one(self, path: Path, program: Program) -> RunReport:
         with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +152,7 @@ class Session:
     def _save(self, report: RunReport) -> None:
         report.run_id = self.run_id
         report.artifacts["report"] = str(self.run_dir / f"{report.program}.json")
+        report.artifacts["html"] = str(self.run_dir / "index.html")
         if not report.passed:
             report.artifacts["replay"] = f"python -m harness run {report.path}{self.argv_flags}"
         write_atomic(Path(report.artifacts["report"]), json.dumps(report.to_json(), indent=1).encode())
@@ -178,5 +196,22 @@ class Session:
             self.console.print("  last instructions retired (oldest first):")
             for line in m.history:
                 self.console.print(f"    {line}", markup=False)
-        if "replay" in report.artifacts:
-            self.console.print(f"  replay: {report.artifacts['replay']}", markup=False)
+        arts = report.artifacts
+        if "replay" in arts:
+            self.console.print(f"  replay: {arts['replay']}", markup=False)
+        if "waves" in arts:
+            self.console.print(
+                f"  waves: {arts['waves']} (cycles {arts.get('wave_cycles', '?')}, 10 ns per cycle); "
+                f"gtkwave {arts.get('gtkw', '')}",
+                markup=False,
+            )
+        if "reproducer" in arts:
+            self.console.print(
+                f"  reproducer: {arts.get('reproducer_instructions', '?')} instructions; replay it with", markup=False
+            )
+            self.console.print(f"    {arts['reproducer_command']}", markup=False)
+        for key, value in arts.items():
+            if key.endswith("_error"):
+                self.console.print(f"  [yellow]{key}[/yellow]: {value}", markup=True, highlight=False)
+        if "html" in arts:
+            self.console.print(f"  report: {arts['html']}#{report.program}", markup=False)

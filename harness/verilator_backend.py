@@ -58,6 +58,9 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     ),
     "tandem_state_read": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
     "tandem_state_write": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
+    "tandem_trace_open": (ctypes.c_int, [_P, ctypes.c_char_p, _U64, _U64]),
+    "tandem_trace_close": (None, [_P]),
+    "tandem_run_batch": (ctypes.c_int64, [_P, _U64, _U64, _P, _U64, _P, _P]),
 }
 _RUN_DONE = 0
 _RUN_HANG = -1
@@ -101,15 +104,17 @@ class VerilatorBackend:
         cycle_budget: int = 1_000_000,
         *,
         library: VerilatedLibrary | None = None,
+        trace: bool = False,
     ):
         """Build (or reuse) the library of `rtl_dir` and resolve every mapped state variable.
 
         layout: the ILA's state, name -> (numpy dtype, shape).
         refinement: the loaded refinement.json of `rtl_dir`.
         cycle_budget: cycles without any retirement before `SimulatorHang`.
+        trace: use the trace flavour of the library (FST waveform windows; see `trace_window`).
         """
         self.units: list[str] = list(refinement["units"])
-        self.library = library or build_library(rtl_dir, top, parameters, len(self.units))
+        self.library = library or build_library(rtl_dir, top, parameters, len(self.units), trace=trace)
         self.cycle_budget = int(cycle_budget)
         self._lib = load_shim(self.library.path)
         if self._lib.tandem_units() != len(self.units):
@@ -300,6 +305,76 @@ class VerilatorBackend:
         if got < n:
             raise SimulatorHang(self.cycle, max_cycles, self.pending())
         return out[:got]
+
+    def trace_window(self, path: str | Path, first: int, last: int) -> None:
+        """Record an FST waveform of harness cycles first..last into `path` (trace flavour only).
+
+        Cycle N is at time 10N ns (posedge) in the file, its low phase at 10N-5.
+        """
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._check(self._lib.tandem_trace_open(self._sim, str(path).encode(), int(first), int(last)))
+
+    def trace_close(self) -> None:
+        """Flush and close the waveform file."""
+        self._lib.tandem_trace_close(self._sim)
+
+    def run_batch(
+        self, n_retire: int, watch: list[tuple[int, str, int, int]]
+    ) -> tuple[list[Retire], list[np.ndarray], SimulatorHang | None]:
+        """Run until `n_retire` retirements, capturing watched rows at each watched instruction's retirement.
+
+        watch: (instruction index, state, first row, end row) sorted by index: the rows the ILA says
+        that instruction writes. Returns the retirements, the captured rows (one array per watch entry,
+        in the ILA's dtype and shape; empty for entries whose instruction did not retire) and, when
+        nothing retired within the cycle budget, the SimulatorHang (returned, not raised).
+        """
+        # per state: (shim handle, bytes per row); the DRAM model is handle -1 with byte rows
+        kinds = {name: (-1, 1) for name in self._harness}
+        kinds.update({name: (st.handle, st.entry_bytes) for name, st in self._mapped.items()})
+        rows_info = [(index, *kinds[state], lo, hi - lo) for index, state, lo, hi in watch]
+        sizes = [rows * per_row for _, _, per_row, _, rows in rows_info]
+        starts = np.zeros(len(watch) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        table = np.zeros((max(len(watch), 1), 5), dtype=np.int64)
+        if watch:
+            info = np.array(rows_info, dtype=np.int64)
+            table[:, 0], table[:, 1], table[:, 2], table[:, 3] = info[:, 0], info[:, 1], info[:, 3], info[:, 4]
+            table[:, 4] = starts[:-1]
+        offset = int(starts[-1])
+        snap = np.zeros(max(offset, 1), dtype=np.uint8)
+        out = np.zeros((n_retire + len(self.units), 4), dtype=np.uint64)
+        got = self._lib.tandem_run_batch(
+            self._sim,
+            n_retire,
+            self.cycle_budget,
+            table.ctypes.data,
+            len(watch),
+            snap.ctypes.data,
+            out.ctypes.data,
+        )
+        if got < -(1 << 40):
+            raise RuntimeError(f"tandem shim: {self._error()}")
+        hung = got < 0
+        count = -got - 1 if hung else got
+        retired = [Retire(int(i), self.units[int(u)], int(c), int(t)) for i, u, c, t in out[:count]]
+        for r in retired:
+            if r.index < len(self._retired):
+                self._retired[r.index] = True
+        done = {r.index for r in retired}
+        captured: list[np.ndarray] = []
+        for (index, state, lo, hi), start, nbytes in zip(watch, starts.tolist(), sizes, strict=False):
+            if index not in done:
+                captured.append(np.zeros(0))
+                continue
+            raw = snap[start : start + nbytes]
+            if state in self._harness:
+                captured.append(raw.copy())
+            else:
+                st = self._mapped[state]
+                rows = raw.reshape(hi - lo, st.entry_bytes)[:, : st.row_bytes]
+                captured.append(rows.copy().view(st.dtype).reshape((hi - lo, *st.shape[1:])))
+        hang = SimulatorHang(self.cycle, self.cycle_budget, self.pending()) if hung else None
+        return retired, captured, hang
 
     def _check(self, status: int) -> None:
         if status < 0:

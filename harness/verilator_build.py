@@ -36,6 +36,10 @@ VERILATOR_FLAGS = (
     # ("Vtop__pch.h.fast: linker input file not found"); `-include` is what it should be.
     "-MAKEFLAGS", "OPT_FAST=-O3 CFG_CXXFLAGS_PCH_I=-include",
 )  # fmt: skip
+# The trace flavour (waveform windows after a mismatch): FST, memories and wide rows included, times in ns.
+TRACE_FLAGS = (
+    "--trace-fst", "--trace-max-array", "65536", "--trace-max-width", "8192", "--timescale", "1ns/1ns",
+)  # fmt: skip
 CXX_FLAGS = ("-std=gnu++17", "-O3", "-fPIC", "-shared", "-fvisibility=hidden")
 LINK_TAIL = ("-Wl,--no-whole-archive", "-Wl,--exclude-libs,ALL", "-pthread")
 
@@ -125,8 +129,10 @@ def verilog_sources(rtl_dir: Path) -> list[Path]:
     return files
 
 
-def cache_key(sources: list[Path], top: str, parameters: dict[str, int], units: int, version: str) -> str:
-    """Hash of everything that determines the library."""
+def cache_key(
+    sources: list[Path], top: str, parameters: dict[str, int], units: int, version: str, trace: bool = False
+) -> str:
+    """Hash of everything that determines the library (the trace flavour is a different library)."""
     h = hashlib.sha256()
     for src in sources:
         h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
@@ -141,6 +147,7 @@ def cache_key(sources: list[Path], top: str, parameters: dict[str, int], units: 
                 "verilator_flags": VERILATOR_FLAGS,
                 "cxx_flags": CXX_FLAGS,
                 "link": LINK_TAIL,
+                **({"trace": TRACE_FLAGS} if trace else {}),
             },
             sort_keys=True,
         ).encode()
@@ -156,11 +163,14 @@ def build_library(
     *,
     cache_root: str | Path | None = None,
     jobs: int = 2,
+    trace: bool = False,
 ) -> VerilatedLibrary:
     """Verilate `rtl_dir` with top module `top` and Verilog `parameters`, link the shim, cache the .so.
 
     units: how many retiring units the top has; by default the length of `units` in the folder's
     refinement.json.
+    trace: the trace flavour (verilator --trace-fst, shim built with TANDEM_TRACE), for waveform
+    windows; a separate cache entry, so the fast path's library is untouched.
     """
     rtl_dir = Path(rtl_dir)
     if not rtl_dir.is_dir():
@@ -172,7 +182,7 @@ def build_library(
     env = _env(root)
     version = _verilator_version(root, env)
     sources = verilog_sources(rtl_dir)
-    key = cache_key(sources, top, parameters, units, version)
+    key = cache_key(sources, top, parameters, units, version, trace)
     cache = Path(cache_root) if cache_root is not None else DEFAULT_CACHE
     dest = cache / key
     if (dest / LIBRARY_NAME).exists():
@@ -186,7 +196,7 @@ def build_library(
         log = tmp / "build.log"
         prefix = f"V{top}"
         cmd = [
-            str(root / "bin" / "verilator"), *VERILATOR_FLAGS, "-j", str(jobs),
+            str(root / "bin" / "verilator"), *VERILATOR_FLAGS, *(TRACE_FLAGS if trace else ()), "-j", str(jobs),
             "--top-module", top, "--prefix", prefix, "--Mdir", str(obj),
             *[f"-G{name}={int(value)}" for name, value in sorted(parameters.items())],
             *[str(s.resolve()) for s in sources],
@@ -197,9 +207,10 @@ def build_library(
             cxx, *CXX_FLAGS,
             f"-I{obj}", f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}",
             f"-DTOP_CLASS={prefix}", f'-DTOP_HEADER="{prefix}.h"', f"-DTANDEM_UNITS={units}",
+            *(["-DTANDEM_TRACE"] if trace else []),
             str(SHIM_SOURCE),
             "-Wl,--whole-archive", str(obj / f"{prefix}__ALL.a"), str(obj / "libverilated.a"),
-            *LINK_TAIL, "-o", str(tmp / LIBRARY_NAME),
+            *LINK_TAIL, *(["-llz4", "-lz"] if trace else []), "-o", str(tmp / LIBRARY_NAME),
         ]  # fmt: skip
         _run(link, env, tmp, "linking the shim", log)
         seconds = time.perf_counter() - started
@@ -211,6 +222,7 @@ def build_library(
                     "top": top,
                     "parameters": parameters,
                     "units": units,
+                    "trace": trace,
                     "verilator": version,
                     "build_seconds": round(seconds, 2),
                 },

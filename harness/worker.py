@@ -19,19 +19,26 @@ def options_to_json(options: RunOptions) -> str:
     """RunOptions for the worker's command line."""
     data = {f.name: getattr(options, f.name) for f in fields(options)}
     data["rtl_dir"] = str(options.rtl_dir) if options.rtl_dir else None
+    data["artifacts_dir"] = str(options.artifacts_dir) if options.artifacts_dir else None
     return json.dumps(data)
 
 
 def options_from_json(text: str) -> RunOptions:
     data = json.loads(text)
     data["rtl_dir"] = Path(data["rtl_dir"]) if data.get("rtl_dir") else None
+    data["artifacts_dir"] = Path(data["artifacts_dir"]) if data.get("artifacts_dir") else None
     return RunOptions(**data)
 
 
 def run_worker(file: Path, report_path: Path, options: str) -> int:
     """Run `file` and write its report; exit status 0 whether it passed or not (the report says)."""
     program = Program.load(file)
-    report = run_program(program, options_from_json(options))
+    opts = options_from_json(options)
+    report = run_program(program, opts)
     report.path = str(file)
+    if not report.passed and opts.artifacts_dir is not None:
+        from harness.artifacts import collect
+
+        collect(program, opts, report)
     write_atomic(report_path, json.dumps(report.to_json(), indent=1).encode())
     return 0

@@ -12,8 +12,14 @@
 // applied to the memory model at that edge; a read's data is presented during the next cycle.
 // retire_valid is sampled after the edge, so a retirement record's `cycle` is the edge at which
 // the unit's registered retire bit rose, with all its writes visible.
+//
+// Trace flavour (-DTANDEM_TRACE, a separate library and cache entry; verilator --trace-fst):
+// tandem_trace_open(path, first, last) dumps FST only for harness cycles first..last. Cycle N is
+// the low phase at time 10N-5 and the posedge at time 10N (in the trace's ns), so the waveform's
+// time / 10 is the harness's cycle. Without TANDEM_TRACE, eval_half is two stores and an eval.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -24,6 +30,9 @@
 #include "verilated.h"
 #include "verilated_syms.h"
 #include TOP_HEADER
+#ifdef TANDEM_TRACE
+#include "verilated_fst_c.h"
+#endif
 
 #ifndef TANDEM_UNITS
 #error "define TANDEM_UNITS (the top's number of retiring units)"
@@ -93,6 +102,11 @@ struct Sim {
     // state by name
     std::vector<StateHandle> states;
     std::string error;
+#ifdef TANDEM_TRACE
+    std::unique_ptr<VerilatedFstC> fst;
+    uint64_t trace_first = 0, trace_last = 0;
+    bool in_reset = false;
+#endif
 };
 
 void make_current(Sim* s) { Verilated::threadContextp(s->ctx.get()); }
@@ -100,6 +114,13 @@ void make_current(Sim* s) { Verilated::threadContextp(s->ctx.get()); }
 void eval_half(Sim* s, int clk) {
     s->top->clk = clk;
     s->top->eval();
+#ifdef TANDEM_TRACE
+    // Dumped after eval and after nothing else: the DRAM model's update at this edge is applied
+    // to its byte array, not to RTL signals, so the dump shows exactly what the RTL saw.
+    const uint64_t n = s->cycle + 1;  // the cycle this half belongs to (the counter advances after the edge)
+    if (s->fst && !s->in_reset && n >= s->trace_first && n <= s->trace_last)
+        s->fst->dump(clk ? 10 * n : 10 * n - 5);
+#endif
 }
 
 // One clock cycle (see the header). Returns the retire_valid bits sampled after the edge.
@@ -179,6 +200,9 @@ bool all_retired(Sim* s) { return s->next_cmd >= s->n_cmds && s->retired >= s->n
 TANDEM_API void* tandem_create() {
     auto* s = new Sim;
     s->ctx = std::make_unique<VerilatedContext>();
+#ifdef TANDEM_TRACE
+    s->ctx->traceEverOn(true);
+#endif
     make_current(s);
     s->top = std::make_unique<TOP_CLASS>(s->ctx.get(), "TOP");
     s->top->clk = 0;
@@ -197,6 +221,9 @@ TANDEM_API void tandem_destroy(void* h) {
     // Verilator keeps a per-thread "current context"; with several models alive, destroying one
     // while another's context is current hangs, so make this one current first.
     Verilated::threadContextp(s->ctx.get());
+#ifdef TANDEM_TRACE
+    if (s->fst) s->fst->close();
+#endif
     s->top->final();
     s->top.reset();
     s->ctx.reset();
@@ -215,6 +242,9 @@ TANDEM_API void tandem_reset(void* h) {
     auto* s = static_cast<Sim*>(h);
     make_current(s);
     TOP_CLASS* t = s->top.get();
+#ifdef TANDEM_TRACE
+    s->in_reset = true;
+#endif
     t->rst = 1;
     t->cmd_valid = 0;
     t->mem_resp_valid = 0;
@@ -231,6 +261,49 @@ TANDEM_API void tandem_reset(void* h) {
     s->loaded_cmd = UINT64_MAX;
     s->resp_due = false;
     s->dram_errors = 0;
+#ifdef TANDEM_TRACE
+    s->in_reset = false;
+#endif
+}
+
+// ---------------------------------------------------------------- waveform window (trace flavour)
+// Opens an FST file that records harness cycles first..last (inclusive) from now on; -1 when this
+// library was built without tracing (see tandem_last_error).
+TANDEM_API int tandem_trace_open(void* h, const char* path, uint64_t first, uint64_t last) {
+    auto* s = static_cast<Sim*>(h);
+#ifdef TANDEM_TRACE
+    make_current(s);
+    if (s->fst) s->fst->close();
+    s->fst = std::make_unique<VerilatedFstC>();
+    s->top->trace(s->fst.get(), 99);
+    s->fst->open(path);
+    if (!s->fst->isOpen()) {
+        s->error = std::string("cannot open FST file '") + path + "'";
+        s->fst.reset();
+        return -1;
+    }
+    s->trace_first = first;
+    s->trace_last = last;
+    return 0;
+#else
+    (void)path, (void)first, (void)last;
+    s->error = "this library was built without tracing; build it with trace=True (verilator --trace-fst)";
+    return -1;
+#endif
+}
+
+// Flushes and closes the FST file, if one is open.
+TANDEM_API void tandem_trace_close(void* h) {
+    auto* s = static_cast<Sim*>(h);
+#ifdef TANDEM_TRACE
+    if (s->fst) {
+        make_current(s);
+        s->fst->close();
+        s->fst.reset();
+    }
+#else
+    (void)s;
+#endif
 }
 
 TANDEM_API void tandem_set_serial(void* h, int on) { static_cast<Sim*>(h)->top->serial_mode = on != 0; }
@@ -384,4 +457,52 @@ TANDEM_API int tandem_state_write(void* h, int id, uint64_t row0, uint64_t nrows
     if (!st) return -1;
     std::memcpy(st->data + row0 * st->entry_bytes, src, nrows * st->entry_bytes);
     return 0;
+}
+
+// ---------------------------------------------------------------- batched lockstep
+// For machines whose retirement order is known in advance (one unit: program order), the ILA
+// runs ahead and names the rows each instruction writes; this clocks until n_retire retirements
+// and, at each one, copies that instruction's watched rows into `snap`, so the state is captured
+// exactly as at its retirement while Python crosses into C++ once per batch.
+// watch: n_watch rows of 5 int64 sorted by instruction index: (index, state id or -1 for the DRAM
+// model, first row (a byte offset for DRAM), number of rows (bytes for DRAM), offset in snap).
+// out: room for n_retire + TANDEM_UNITS records. Returns the number of records written, or
+// -(n + 1) when nothing retired within max_idle_cycles after n records, or -(n + 1) - (1 << 40)
+// when a watched range is outside its memory (see tandem_last_error).
+TANDEM_API int64_t tandem_run_batch(void* h, uint64_t n_retire, uint64_t max_idle_cycles, const int64_t* watch,
+                                    uint64_t n_watch, uint8_t* snap, uint64_t* out) {
+    auto* s = static_cast<Sim*>(h);
+    make_current(s);
+    constexpr int64_t kBadWatch = int64_t{1} << 40;
+    uint64_t n = 0;
+    while (n < n_retire && !all_retired(s)) {
+        uint32_t valid = 0;
+        for (uint64_t c = 0; c < max_idle_cycles && !valid; ++c) valid = step(s);
+        if (!valid) return -static_cast<int64_t>(n) - 1;
+        const int got = collect(s, valid, out + 4 * n, TANDEM_UNITS);
+        for (int k = 0; k < got; ++k) {
+            const int64_t index = static_cast<int64_t>(out[4 * (n + k)]);
+            const int64_t* w = std::lower_bound(
+                reinterpret_cast<const std::array<int64_t, 5>*>(watch),
+                reinterpret_cast<const std::array<int64_t, 5>*>(watch) + n_watch, index,
+                [](const std::array<int64_t, 5>& row, int64_t i) { return row[0] < i; })->data();
+            for (; w < watch + 5 * n_watch && w[0] == index; w += 5) {
+                const uint64_t row0 = static_cast<uint64_t>(w[2]), rows = static_cast<uint64_t>(w[3]);
+                uint8_t* dst = snap + w[4];
+                if (w[1] < 0) {
+                    if (row0 + rows > s->dram.size()) {
+                        s->error = "watched DRAM bytes past the memory";
+                        return -static_cast<int64_t>(n) - 1 - kBadWatch;
+                    }
+                    std::memcpy(dst, &s->dram[row0], rows);
+                } else {
+                    StateHandle* st = rows_ok(s, static_cast<int>(w[1]), row0, rows);
+                    if (!st) return -static_cast<int64_t>(n) - 1 - kBadWatch;
+                    std::memcpy(dst, st->data + row0 * st->entry_bytes, rows * st->entry_bytes);
+                }
+            }
+        }
+        n += static_cast<uint64_t>(got);
+    }
+    return static_cast<int64_t>(n);
 }

@@ -1,0 +1,163 @@
+"""Waveform window after a mismatch: re-run the RTL with FST tracing on only near the divergence.
+
+The RTL is deterministic and the lockstep engine only pauses it, so the same Program run alone
+on the trace flavour of the verilated library (harness/verilator_build.py, `trace=True`)
+reaches the divergence at the same harness cycle. Tracing covers cycles
+[cycle - window, cycle + AFTER]; cycle N is at time 10N ns in the file. A GTKWave save file
+(`.gtkw`) next to it opens with the command port, the retire signals and the differing state
+(its memory row when Verilator traces it, else the memory's ports) already added and the
+marker on the divergence.
+
+Reading an FST back needs `fst2vcd` (Debian package `gtkwave`, installed by `make sim-tools`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.accelerators import accelerator
+from harness.backend import SimulatorHang
+from harness.runner import RunOptions, refinement_map
+
+if TYPE_CHECKING:
+    from harness.mismatch import Mismatch
+    from ila_models.program import Program
+
+AFTER = 2  # cycles traced after the divergence
+TIME_PER_CYCLE = 10  # ns per harness cycle in the trace
+PORTS = ("clk", "rst", "cmd_valid", "cmd_ready", "cmd_data", "busy")
+RETIRE = ("retire_valid", "retire_index")
+
+
+@dataclass(frozen=True)
+class WaveWindow:
+    """The files of one waveform window and the cycles they cover."""
+
+    fst: Path
+    gtkw: Path
+    first: int
+    last: int
+    cycle: int
+
+
+def record_window(
+    program: Program, options: RunOptions, cycle: int, window: int, fst: Path
+) -> tuple[int, int]:
+    """Re-run `program`'s RTL alone and trace cycles [cycle - window, cycle + AFTER] into `fst`."""
+    from harness.verilator_backend import VerilatorBackend
+
+    if window <= 0:
+        raise ValueError(f"wave window {window}: expected a positive number of cycles")
+    acc = accelerator(program.accelerator)
+    rtl_dir = options.rtl_dir or acc.rtl_dir
+    model = acc.model_for(program)
+    rtl = VerilatorBackend(
+        rtl_dir, acc.top, acc.verilog_parameters(program),
+        {name: (var.dtype, var.shape) for name, var in model.state_vars.items()},
+        refinement_map(rtl_dir), options.cycle_budget, trace=True,
+    )  # fmt: skip
+    first, last = max(1, cycle - window), cycle + AFTER
+    try:
+        if options.serial:
+            rtl.set_serial_mode(True)
+        rtl.reset()
+        rtl.load(program)
+        rtl.trace_window(fst, first, last)
+        # SimulatorHang is expected: the run stops at the end of the window, not of the Program
+        with contextlib.suppress(SimulatorHang):
+            rtl.run_to_completion(max_cycles=last)
+        rtl.trace_close()
+    finally:
+        rtl.close()
+    return first, last
+
+
+def vcd_header(fst: Path) -> list[tuple[str, str]]:
+    """(full signal name, range) of every signal in an FST (parameters left out), from `fst2vcd`'s header."""
+    tool = shutil.which("fst2vcd")
+    if tool is None:
+        raise FileNotFoundError("fst2vcd is not installed (Debian package `gtkwave`; `make sim-tools`)")
+    names: list[tuple[str, str]] = []
+    scope: list[str] = []
+    with subprocess.Popen([tool, str(fst)], stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            words = line.split()
+            if words[:1] == ["$scope"]:
+                scope.append(words[2])
+            elif words[:1] == ["$upscope"]:
+                scope.pop()
+            elif words[:1] == ["$var"] and words[1] != "parameter":
+                ref = words[4]
+                rng = words[5] if len(words) > 6 and words[5].startswith("[") else ""
+                names.append((".".join([*scope, ref]), rng))
+            elif words[:1] == ["$enddefinitions"]:
+                proc.kill()
+                break
+    return names
+
+
+def gtkw_signals(fst: Path, top: str, refinement: dict, mismatch: Mismatch) -> list[tuple[str, list[str]]]:
+    """Groups of signals for the save file: (comment, full names with ranges) present in `fst`."""
+    names = vcd_header(fst)
+    full = {name: name + rng for name, rng in names}
+    base = f"TOP.{top}"
+    groups = [
+        ("command port", [full[f"{base}.{p}"] for p in PORTS if f"{base}.{p}" in full]),
+        ("retire", [full[f"{base}.{p}"] for p in RETIRE if f"{base}.{p}" in full]),
+    ]
+    entry = refinement["state"].get(mismatch.state or "", {})
+    if "scope" in entry:
+        scope, var = entry["scope"], entry["var"]
+        label = (mismatch.state or "") + "".join(f"[{i}]" for i in (mismatch.element or ())[:1])
+        row = mismatch.element[0] if mismatch.element else None
+        element = f"{scope}.{var}.{var}[{row}]" if row is not None else ""
+        if element in full:
+            groups.append((f"{label} (differs)", [full[element]]))
+        else:  # Verilator does not trace this memory (e.g. rows wider than 64 bits): show its ports
+            ports = [full[n] for n, _ in names if n.startswith(scope + ".") and n.count(".") == scope.count(".") + 1]
+            groups.append((f"{label} (differs): ports of {scope.removeprefix('TOP.')}", ports))
+    return groups
+
+
+def write_gtkw(path: Path, fst: Path, first: int, cycle: int, groups: list[tuple[str, list[str]]]) -> None:
+    """A GTKWave save file opening `fst` with `groups` added and the marker on `cycle`."""
+    lines = [
+        f'[dumpfile] "{fst.resolve()}"',
+        f'[savefile] "{path.resolve()}"',
+        f"[timestart] {first * TIME_PER_CYCLE}",
+        "[size] 1600 900",
+        "[signals_width] 320",
+        "[sst_expanded] 1",
+        f"*-4.000000 {cycle * TIME_PER_CYCLE} " + " ".join(["-1"] * 26),
+    ]
+    for comment, signals in groups:
+        lines += ["@200", f"-{comment}"]
+        for name in signals:
+            single = not name.endswith("]") or name.endswith("[0:0]")
+            lines += ["@28" if single else "@22", name]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def wave_window(
+    program: Program, options: RunOptions, mismatch: Mismatch, window: int, out_dir: Path
+) -> WaveWindow:
+    """Record the window before `mismatch` into out_dir/<program>.fst and write its .gtkw."""
+    if mismatch.cycle is None:
+        raise ValueError(f"mismatch {mismatch.kind!r} has no cycle; expected one from the lockstep engine")
+    fst = out_dir / f"{program.name}.fst"
+    gtkw = out_dir / f"{program.name}.gtkw"
+    first, last = record_window(program, options, mismatch.cycle, window, fst)
+    acc = accelerator(program.accelerator)
+    refinement = refinement_map(options.rtl_dir or acc.rtl_dir)
+    try:
+        groups = gtkw_signals(fst, acc.top, refinement, mismatch)
+    except FileNotFoundError:
+        groups = [("command port and retire", [f"TOP.{acc.top}.{p}" for p in (*PORTS, *RETIRE)])]
+    write_gtkw(gtkw, fst, first, mismatch.cycle, groups)
+    return WaveWindow(fst, gtkw, first, last, mismatch.cycle)
