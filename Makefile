@@ -14,10 +14,11 @@ export PYTHONPATH := $(abspath .)
 
 PROGRAMS := build/programs/$(ACCEL)
 
-.PHONY: venv sim programs test regress lint bench clean help compile compile-report
+.PHONY: venv sim programs test regress lint bench clean help compile compile-report sim-tools
 
 help:
 	@echo "make sim [ACCEL=vta]   generate the accelerator's programs and run them in lockstep"
+	@echo "make sim SIM=cocotb    the same on cocotb + Verilator (SIM=icarus: cocotb + Icarus Verilog)"
 	@echo "make sim ACCEL=vta MODEL=resnet20   compile an application (compiler/) and run its Programs in lockstep"
 	@echo "make test              lint + fast tests (what CI runs)"
 	@echo "make regress           every test, including the slow ones"
@@ -35,7 +36,16 @@ programs: $(STAMP)
 	$(PY) -m testbenches.generate --accel $(ACCEL) --out $(PROGRAMS)
 
 sim: programs
-	$(PY) -m harness run $(PROGRAMS)/*.npz
+	@if [ "$(SIM)" = icarus ] && ! command -v iverilog >/dev/null; then apt-get update && apt-get install -y iverilog; fi
+	$(PY) -m harness run $(PROGRAMS)/*.npz --backend $(SIM)
+
+# Debian tools (CI runs as root): Icarus (SIM=icarus), fst2vcd from gtkwave (reading waves back), lz4
+# headers (Verilator's FST writer, for waveform windows), headless Chromium (the HTML report test).
+SIM_TOOLS := iverilog:iverilog fst2vcd:gtkwave /usr/include/lz4.h:liblz4-dev chromium:chromium chromedriver:chromium-driver
+sim-tools:
+	@missing=""; for t in $(SIM_TOOLS); do f=$${t%%:*}; p=$${t##*:}; \
+	  command -v $$f >/dev/null 2>&1 || test -e $$f || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update && apt-get install -y $$missing; fi
 
 # `make sim MODEL=resnet20`: the Programs come from the compiler (`make compile`), not the generators.
 ifneq ($(filter command line environment,$(origin MODEL)),)
@@ -48,14 +58,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy ila_models harness testbenches compiler dtr bench
 
-test: $(STAMP) lint
+test: $(STAMP) lint sim-tools
 	$(PY) -m pytest -q
 
-regress: $(STAMP)
+regress: $(STAMP) sim-tools
 	$(PY) -m pytest -q -m "slow or not slow"
 
-bench: $(STAMP)
+bench: $(STAMP) sim-tools
 	$(PY) -m bench.lockstep_ratio --accel $(ACCEL)
+	$(PY) -m bench.backend_ratio --accel $(ACCEL)
 
 clean:
 	rm -rf build results/*.parquet results/*.csv

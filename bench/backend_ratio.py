@@ -1,0 +1,94 @@
+"""Lockstep throughput of each RTL backend on the same Program, in one run, as ratios to the fast path.
+
+    python -m bench.backend_ratio [--accel vta] [--program matmul] [--repeats 3]
+
+Backends: the Verilator fast path (C++ clock loop, ctypes), cocotb 2.1 + Verilator and cocotb 2.1 +
+Icarus Verilog (Python drives every clock edge inside the simulator; harness/cocotb_backend.py).
+Each backend is built and started outside the timed region; each timed region is one lockstep
+run of the Program (the engine, the ILA and every comparison included) after reset and load.
+Modes are interleaved `--repeats` times and the fastest run of each is kept (the machine is
+shared and noisy). Ratio: backend throughput / fast-path throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from bench.lockstep_ratio import _timed
+from harness.accelerators import accelerator
+from harness.backend import Backend
+from harness.ila_backend import IlaBackend
+from harness.lockstep import Lockstep
+from harness.runner import RunOptions, compared_state, refinement_map, rtl_backend
+from ila_models.program import Program
+from testbenches.generate import GENERATORS
+
+BACKENDS = ("verilator", "cocotb", "icarus")
+
+
+def measure(program: Program, repeats: int) -> dict[str, tuple[float, int]]:
+    """Best-of-`repeats` lockstep seconds and the cycles, per backend."""
+    acc = accelerator(program.accelerator)
+    model = acc.model_for(program)
+    compared = compared_state(refinement_map(acc.rtl_dir))
+    rtls: dict[str, Backend] = {b: rtl_backend(program, model, RunOptions(backend=b)) for b in BACKENDS}
+    best = {b: float("inf") for b in BACKENDS}
+    cycles = dict.fromkeys(BACKENDS, 0)
+    try:
+        for _ in range(repeats):
+            for name, rtl in rtls.items():
+
+                def setup(rtl: Backend = rtl, name: str = name) -> Callable[[], object]:
+                    ila = IlaBackend(model)
+                    ila.load(program)
+                    rtl.reset()
+                    rtl.load(program)
+                    engine = Lockstep(program, ila, rtl, compared)
+
+                    def run() -> None:
+                        result = engine.run()
+                        if not result.passed:
+                            raise SystemExit(f"{program.name} on {name}: {result.mismatches[0].headline()}")
+                        cycles[name] = result.cycles
+
+                    return run
+
+                best[name] = min(best[name], _timed(setup))
+    finally:
+        for rtl in rtls.values():
+            rtl.close()
+    return {b: (best[b], cycles[b]) for b in BACKENDS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one row per backend: seconds, cycles/s, instructions/s, ratio to the fast path."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accel", default="vta", help=f"one of {sorted(GENERATORS)}")
+    parser.add_argument("--program", help="the first generated Program whose name contains this (default: the first)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.accel not in GENERATORS:
+        parser.error(f"--accel {args.accel!r}: expected one of {sorted(GENERATORS)}")
+    candidates = [make() for make in GENERATORS[args.accel]]
+    chosen = [p for p in candidates if not args.program or args.program in p.name]
+    if not chosen:
+        parser.error(f"--program {args.program!r}: expected part of one of {[p.name for p in candidates]}")
+    program = chosen[0]
+    t = measure(program, args.repeats)
+    fast_s, fast_cycles = t["verilator"]
+    print(f"{program.name}: {len(program)} instructions, best of {args.repeats}")
+    print(f"{'backend':18s} {'seconds':>9s} {'cycles':>9s} {'cycles/s':>12s} {'instr/s':>10s} {'ratio':>9s}")
+    for name, label in (("verilator", "fast path"), ("cocotb", "cocotb+Verilator"), ("icarus", "cocotb+Icarus")):
+        seconds, cycles = t[name]
+        print(
+            f"{label:18s} {seconds:9.3f} {cycles:9,d} {cycles / seconds:12,.0f} {len(program) / seconds:10,.0f} "
+            f"{fast_s / seconds:9.4f}"
+        )
+    same = len({c for _, c in t.values()}) == 1
+    print(f"cycle counts {'agree' if same else 'DIFFER'} across backends ({fast_cycles:,} on the fast path)")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
