@@ -7,16 +7,20 @@ prototype's and MegEngine's approximation).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EqNode:
     """A union-find node; the root of a class holds the class's compute."""
 
-    __slots__ = ("compute", "parent", "rank")
+    __slots__ = ("compute", "parent", "rank", "watchers")
 
     def __init__(self, compute: float) -> None:
         self.parent: EqNode = self
         self.rank = 0
         self.compute = compute
+        # storages whose cached score read this class (at its root): told when the class changes
+        self.watchers: set[Any] | None = None
 
 
 def find(node: EqNode) -> EqNode:

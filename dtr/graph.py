@@ -25,6 +25,7 @@ class Storage:
         "dead",
         "eq_node",
         "evict_when_unlocked",
+        "hcache",
         "id",
         "last_access",
         "live_children",
@@ -37,6 +38,7 @@ class Storage:
         "resident",
         "size",
         "tensors",
+        "watchers",
     )
 
     def __init__(self, sid: int, size: int, *, pinned: bool = False) -> None:
@@ -60,6 +62,9 @@ class Storage:
         self.evict_when_unlocked = False
         self.pool_index = -1
         self.eq_node: Any = None  # union-find node while evicted (h_DTR^eq)
+        # pooled storages whose cached score read this one's state: told when it changes
+        self.watchers: set[Storage] | None = None
+        self.hcache: Any = None  # a heuristic's cached view of the storage's neighbourhood
 
     @property
     def evicted(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from dtr.eqclass import EqNode, find, union
 from dtr.graph import Storage
+from dtr.pool import EvictionPool
 
 
 class RuntimeView(Protocol):
@@ -21,21 +22,49 @@ class RuntimeView(Protocol):
 
     clock: float
     rng: random.Random
+    pool: EvictionPool
 
 
 class Heuristic:
-    """Base class: lower score = evicted first. Hooks keep incremental metadata up to date."""
+    """Base class: lower score = evicted first. Hooks keep incremental metadata up to date.
+
+    A score is `numerator(s)` combined with the storage's size and staleness as `kind` says:
+    "stale" numerator / (size * staleness), "size" numerator / size, "lru" last access,
+    "largest" 1 / size, "rand" uniform. The pool caches numerators; the hooks mark the pooled
+    storages whose numerator an eviction, rematerialization or death may have changed.
+    """
 
     name = "base"
+    kind = "stale"
+
+    def numerator(self, s: Storage) -> float:
+        """The cost part of the score, from the definition."""
+        return s.cost
+
+    def cached_numerator(self, s: Storage) -> float:
+        """numerator(s), computed so that the hooks can tell when it goes stale (the pool calls this)."""
+        return self.numerator(s)
 
     def score(self, s: Storage, rt: RuntimeView) -> float:
-        raise NotImplementedError
+        """The score of one storage, straight from the definition (the pool computes the same in bulk)."""
+        if self.kind == "stale":
+            return _ratio(self.numerator(s), s.size * _staleness(s, rt))
+        if self.kind == "size":
+            return _ratio(self.numerator(s), s.size)
+        if self.kind == "lru":
+            return s.last_access
+        if self.kind == "largest":
+            return _ratio(1.0, s.size)
+        return rt.rng.random()
 
     def on_evict(self, s: Storage, rt: RuntimeView) -> None:
         """Called after s is evicted (memory freed, lineage kept)."""
 
     def on_remat(self, s: Storage, rt: RuntimeView) -> None:
         """Called after an evicted s is resident again."""
+
+    def on_dead(self, s: Storage, rt: RuntimeView) -> None:
+        """Called when s is dropped for good, before it is unlinked from the graph."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -49,22 +78,54 @@ def _ratio(cost: float, denominator: float) -> float:
     return math.inf if denominator <= 0 else cost / denominator
 
 
-def evicted_region(s: Storage, forward: bool) -> float:
+def evicted_region(s: Storage, forward: bool, watcher: Storage | None = None) -> float:
     """Compute of the evicted storages reachable from s through evicted storages only.
 
     forward=True walks children (what would need s), False walks parents (what s would need).
+    With a watcher, every storage looked at (the region and its resident frontier) records it,
+    so that a later change to any of them marks the watcher's cached score stale.
     """
     total = 0.0
     seen: set[Storage] = set()
     stack = list(s.children if forward else s.parents)
     while stack:
         n = stack.pop()
-        if n in seen or not n.evicted:
+        if n in seen:
             continue
         seen.add(n)
+        if watcher is not None:
+            _watch(n, watcher)
+        if not n.evicted:
+            continue
         total += n.cost
         stack.extend(n.children if forward else n.parents)
     return total
+
+
+def _watch(n: Storage | EqNode, s: Storage) -> None:
+    if n.watchers is None:
+        n.watchers = {s}
+    else:
+        n.watchers.add(s)
+
+
+def _notify(n: Storage | EqNode, pool: EvictionPool) -> None:
+    """n changed: the cached scores that read it are stale."""
+    ws = n.watchers
+    if ws:
+        for s in ws:
+            pool.mark_dirty(s)
+    n.watchers = None
+
+
+def _mark_neighbours(s: Storage, pool: EvictionPool) -> None:
+    """s was evicted, rematerialized or dropped: its neighbours' cached neighbourhoods are stale."""
+    for n in s.parents:
+        n.hcache = None
+        pool.mark_dirty(n)
+    for n in s.children:
+        n.hcache = None
+        pool.mark_dirty(n)
 
 
 class DTRFull(Heuristic):
@@ -72,18 +133,37 @@ class DTRFull(Heuristic):
 
     name = "dtr"
 
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        cost = s.cost + evicted_region(s, True) + evicted_region(s, False)
-        return _ratio(cost, s.size * _staleness(s, rt))
+    def numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, True) + evicted_region(s, False)
+
+    def cached_numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, True, s) + evicted_region(s, False, s)
+
+    def _changed(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
+
+    on_evict = on_remat = on_dead = _changed
 
 
 class DTREqClass(Heuristic):
-    """h_DTR^eq: e* approximated by union-find classes of adjacent evicted storages."""
+    """h_DTR^eq: e* approximated by union-find classes of adjacent evicted storages.
+
+    A pooled storage caches the distinct classes next to it (hcache). A change of a class's
+    compute only makes the cached sum stale; an eviction, rematerialization or death next to it,
+    or the merge of a class it sees into another, makes the list itself stale.
+    """
 
     name = "dtr_eq"
 
-    def score(self, s: Storage, rt: RuntimeView) -> float:
+    def numerator(self, s: Storage) -> float:
         cost = s.cost
+        for r in self._roots(s):
+            cost += r.compute
+        return cost
+
+    @staticmethod
+    def _roots(s: Storage) -> list[EqNode]:
+        """The distinct classes of s's evicted neighbours."""
         roots: list[EqNode] = []
         for group in (s.parents, s.children):
             for n in group:
@@ -91,21 +171,45 @@ class DTREqClass(Heuristic):
                     r = find(n.eq_node)
                     if all(r is not q for q in roots):
                         roots.append(r)
-                        cost += r.compute
-        return _ratio(cost, s.size * _staleness(s, rt))
+        return roots
+
+    def cached_numerator(self, s: Storage) -> float:
+        roots: list[EqNode] | None = s.hcache
+        if roots is None or any(r.parent is not r for r in roots):  # a class was merged away
+            roots = s.hcache = self._roots(s)
+        cost = s.cost
+        for r in roots:
+            cost += r.compute
+            _watch(r, s)
+        return cost
 
     def on_evict(self, s: Storage, rt: RuntimeView) -> None:
+        pool = rt.pool
         if s.eq_node is None:
             s.eq_node = EqNode(s.cost)
         for group in (s.parents, s.children):
             for n in group:
                 if n.eq_node is not None and n.evicted:
-                    union(s.eq_node, n.eq_node)
+                    mine, theirs = find(s.eq_node), find(n.eq_node)
+                    if mine is theirs:
+                        continue
+                    _notify(mine, pool)
+                    _notify(theirs, pool)
+                    union(mine, theirs)
+        _mark_neighbours(s, pool)
 
     def on_remat(self, s: Storage, rt: RuntimeView) -> None:
         if s.eq_node is not None:
-            find(s.eq_node).compute -= s.cost
+            root = find(s.eq_node)
+            root.compute -= s.cost
+            _notify(root, rt.pool)
             s.eq_node = None
+        _mark_neighbours(s, rt.pool)
+
+    def on_dead(self, s: Storage, rt: RuntimeView) -> None:
+        # A storage dropped for good is no one's recomputation any more: its cost leaves its class
+        # (the true e*, which h_DTR computes, excludes it too).
+        self.on_remat(s, rt)
 
 
 class DTRLocal(Heuristic):
@@ -113,44 +217,44 @@ class DTRLocal(Heuristic):
 
     name = "dtr_local"
 
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        return _ratio(s.cost, s.size * _staleness(s, rt))
-
 
 class MSPS(Heuristic):
     """h_MSPS: (c(S) + evicted ancestors' compute) / size; no staleness."""
 
     name = "msps"
+    kind = "size"
 
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        return _ratio(s.cost + evicted_region(s, False), s.size)
+    def numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, False)
+
+    def cached_numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, False, s)
+
+    def _changed(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
+
+    on_evict = on_remat = on_dead = _changed
 
 
 class LRU(Heuristic):
     """h_LRU: least recently used first."""
 
     name = "lru"
-
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        return s.last_access
+    kind = "lru"
 
 
 class LargestFirst(Heuristic):
     """h_size: largest storage first."""
 
     name = "size"
-
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        return _ratio(1.0, s.size)
+    kind = "largest"
 
 
 class RandomChoice(Heuristic):
     """h_rand: a uniform random storage of the pool."""
 
     name = "rand"
-
-    def score(self, s: Storage, rt: RuntimeView) -> float:
-        return rt.rng.random()
+    kind = "rand"
 
 
 HEURISTICS: dict[str, type[Heuristic]] = {

@@ -8,6 +8,7 @@ leave the graph, which is what keeps a long training run's lineage from growing 
 from __future__ import annotations
 
 from dtr.graph import Storage, Tensor
+from dtr.heuristics import Heuristic
 from dtr.pool import EvictionPool
 from dtr.stats import RuntimeStats
 
@@ -18,6 +19,7 @@ class Liveness:
     pool: EvictionPool
     memory: int
     stats: RuntimeStats
+    heuristic: Heuristic
 
     def _enter(self) -> None: ...
 
@@ -64,6 +66,7 @@ class Liveness:
     def _drop(self, s: Storage) -> None:
         s.dead = True
         self.pool.remove(s)
+        self.heuristic.on_dead(s, self)  # type: ignore[arg-type]
         if s.resident:
             s.resident = False
             self.memory -= s.size

@@ -54,7 +54,7 @@ class Runtime(Liveness):
         self.rng = random.Random(seed)
         self.clock = 0.0  # accumulated compute of every op run so far (staleness is measured on it)
         self.memory = 0  # resident bytes
-        self.pool = EvictionPool()
+        self.pool = EvictionPool(heuristic)
         self.stats = RuntimeStats()
         self._next_id = 0
         self._sizes_total = 0
@@ -158,6 +158,7 @@ class Runtime(Liveness):
                 assert t.op is not None, "an undefined constant cannot be recomputed"
                 self._run(t.op, remat=True)
             t.storage.last_access = self.clock
+            self.pool.touch(t.storage)
         finally:
             self._exit()
 
@@ -275,15 +276,7 @@ class Runtime(Liveness):
             self.stats.search_time += time.perf_counter() - t0
 
     def _choose(self) -> Storage | None:
-        best: Storage | None = None
-        best_score = math.inf
-        for s in self.pool.candidates(self.rng, self.sampling):
-            score = self.heuristic.score(s, self)
-            if score <= best_score:
-                best, best_score = s, score
-                if score == 0:
-                    break
-        return best
+        return self.pool.choose(self.clock, self.rng, self.sampling)
 
     # ---- state transitions ------------------------------------------------------------------
 

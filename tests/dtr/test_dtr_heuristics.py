@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 
@@ -131,3 +132,38 @@ def test_random_picks_every_candidate():
 def test_unknown_heuristic_is_named():
     with pytest.raises(ValueError, match=r"'nope'.*dtr_eq"):
         make_heuristic("nope")
+
+
+@pytest.mark.parametrize("name", ["dtr", "dtr_eq", "dtr_local", "msps", "lru", "size"])
+def test_pool_choice_matches_a_linear_scan_of_the_definition(name):
+    """The pool's cached, vectorised choice is the storage a `<=` scan of score() picks, at every eviction."""
+    from dtr.errors import OutOfMemoryError, ThrashingError
+    from dtr.graphs import random_dag, to_trace, unet
+    from dtr.simulator import baseline, replay
+
+    checked = 0
+    for g in (random_dag(40, 1, max_deps=3), random_dag(40, 2, max_deps=3), unet(6)):
+        trace = to_trace(g)
+        peak = baseline(trace).peak_memory
+        for ratio in (0.3, 0.5, 0.7):
+            rt = Runtime(ratio * peak, make_heuristic(name), remat_limit=4 * g.total_cost)
+            fast = rt._choose
+
+            def checked_choose(rt=rt, fast=fast):
+                nonlocal checked
+                best, best_score = None, math.inf
+                for s in rt.pool.items:
+                    sc = rt.heuristic.score(s, rt)
+                    if sc <= best_score:
+                        best, best_score = s, sc
+                        if sc == 0:
+                            break
+                got = fast()
+                assert got is best
+                checked += 1
+                return got
+
+            rt._choose = checked_choose
+            with contextlib.suppress(OutOfMemoryError, ThrashingError):
+                replay(trace, rt)
+    assert checked > 50
