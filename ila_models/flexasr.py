@@ -147,21 +147,11 @@ def instructions() -> list[Instruction]:
         "layer_reduce": (gb.layer_reduce, frozenset({"gb_large"})),
         "layer_norm": (gb.layer_norm, frozenset({"gb_large"})),
         "zero_padding": (gb.zero_padding, frozenset({"gb_large"})),
-        "attention": (_attention, frozenset({"gb_small"})),
+        "attention": (gb.attention, frozenset({"gb_small"})),
     }
     for name, (run, writes) in starts.items():
         out.append(Instruction(f"START_{name.upper()}", _is(f"start_{name}", True), _start(run), writes))
     return out
-
-
-def _attention(state: State) -> Update:
-    cfg = gb.gb_config(state, "attention")
-    gb.require_valid("attention", cfg)
-    raise DecodeError(
-        "start_attention",
-        "GB_ATTENTION start",
-        "an operation this model implements (attention is not modelled yet)",
-    )
 
 
 def _explain_undecodable(f: FlexCommand) -> DecodeError:

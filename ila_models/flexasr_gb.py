@@ -298,3 +298,71 @@ def changed_rows(state: State, changes: list[tuple[str, np.ndarray]]) -> Update:
         if rows.size:
             update[name] = (rows, value[rows])
     return update
+
+
+# -- attention -----------------------------------------------------------------------------------------
+ATTN_FRAC = 20  # scores, exp and softmax weights: 32-bit fixed point with 20 fractional bits
+LOG2E_Q20 = 1512775  # round(log2(e) * 2^20)
+# 2^(i/16) * 2^20 rounded to nearest, i = 0..16: the knots of the piecewise-linear 2^f on [0, 1)
+EXP2_TABLE = np.array(
+    [1048576, 1095000, 1143480, 1194106, 1246974, 1302182, 1359835, 1420040, 1482910,
+     1548564, 1617125, 1688722, 1763488, 1841564, 1923097, 2008240, 2097152],
+    dtype=np.int64,
+)  # fmt: skip
+ATTN_MAX_TIMESTEPS = 4095  # the sum of the exponentials stays below 2^32 (the divider's divisor)
+
+
+def attention_exp(d: np.ndarray) -> np.ndarray:
+    """exp(d / 2^20) * 2^20 for Q20 integers d <= 0, as the RTL computes it:
+    y = (d * LOG2E_Q20) >> 20 (floor); y = -n * 2^20 + f with 0 <= f < 2^20;
+    2^(f / 2^20) = T[i] + (((T[i+1] - T[i]) * r) >> 16) with i = f >> 16, r = f & 0xFFFF;
+    result = that >> n (floor; 0 once n >= 21)."""
+    y = (np.asarray(d, dtype=np.int64) * LOG2E_Q20) >> ATTN_FRAC
+    n = -(y >> ATTN_FRAC)
+    f = y & ((1 << ATTN_FRAC) - 1)
+    i, r = f >> 16, f & 0xFFFF
+    frac = EXP2_TABLE[i] + (((EXP2_TABLE[i + 1] - EXP2_TABLE[i]) * r) >> 16)
+    return np.where(n >= 21, 0, frac >> np.minimum(n, 21))
+
+
+def attention(state: State) -> Update:
+    """Dot-product attention of a query against the timesteps of a block (docs/flexasr.md):
+
+    q = small block memory_index_2 (num_vector_1 vectors, adpbias_2); K = large block memory_index_1,
+    timesteps 0..T-1 (T = num_timestep_1), num_vector_1 vectors each (adpbias_1), keys = values.
+    Integers: q, K with 14 fractional bits; s_t = sat32((K_t . q) >> 8) (Q20); d_t = s_t - max s;
+    e_t = attention_exp(d_t); S = sum e_t; R = floor(2^52 / S); w_t = (e_t R) >> 32 (Q20 softmax);
+    c = (sum_t w_t K_t) >> 20 (Q14). Writes c (adpbias_4) to the small rows after the query and the
+    weights w (adpbias_3, 16 per row, lane t % 16, zero past T) to the rows after c.
+    """
+    cfg = gb_config(state, "attention")
+    require_valid("attention", cfg)
+    nv, nt = cfg["num_vector_1"], cfg["num_timestep_1"]
+    if nv == 0 or nt == 0:
+        return {}
+    if nt > ATTN_MAX_TIMESTEPS:
+        raise DecodeError("attention.num_timestep_1", nt, f"at most {ATTN_MAX_TIMESTEPS} timesteps")
+    large, small = state["gb_large"], state["gb_small"]
+    rows = timestep_rows(
+        large_base(state, cfg["memory_index_1"]), nv, np.arange(nt), large.shape[0], "mem_mngr_large.base_large"
+    )
+    qbase = small_base(state, cfg["memory_index_2"])
+    n_w = (nt + LANES - 1) // LANES
+    if qbase + 2 * nv + n_w > small.shape[0]:
+        raise DecodeError(
+            f"mem_mngr_small.base_small_{cfg['memory_index_2']}",
+            qbase,
+            f"query, context and {n_w} weight rows inside the small buffer (rows up to {qbase + 2 * nv + n_w - 1})",
+        )
+    k = af.to_fixed(large[rows], cfg["adpbias_1"]).reshape(nt, nv * LANES)
+    q = af.to_fixed(small[qbase : qbase + nv], cfg["adpbias_2"]).reshape(-1)
+    s = np.clip((k @ q) >> 8, -(1 << 31), (1 << 31) - 1)
+    e = attention_exp(s - s.max())
+    recip = (1 << 52) // int(e.sum())
+    w = (e * recip) >> 32
+    c = (w @ k) >> ATTN_FRAC
+    ctx = af.from_fixed(c, cfg["adpbias_4"]).reshape(nv, LANES)
+    wcodes = np.zeros(n_w * LANES, dtype=np.uint8)
+    wcodes[:nt] = af.from_fixed(w, cfg["adpbias_3"], frac=ATTN_FRAC)
+    out_rows = qbase + nv + np.arange(nv + n_w)
+    return {"gb_small": (out_rows, np.concatenate([ctx, wcodes.reshape(n_w, LANES)]))}

@@ -1,6 +1,6 @@
 // flexasr_adpf_encode: a signed integer x with F fractional bits as an AdaptivFloat8 code of
 // exponent bias b, exactly as ila_models/adaptivfloat.py `from_fixed` (docs/flexasr.md). Every
-// threshold depends only on k = b + F - 14 (0..8): with M = |x|,
+// threshold depends only on k = b + F - 14 (0..13): with M = |x|,
 //   2M < 17 << k -> 0x00;  M < 17 << k -> +-min (e 0, m 1);  M >= 31 << (k + 7) -> +-max (0x7F);
 //   else L = msb(M): mantissa M / 2^(L-4) rounded to nearest even on the bits below (a carry to 32
 //   moves to the next exponent), e = L - 4 - k.
@@ -41,7 +41,7 @@ module flexasr_adpf_encode (
     wire [3:0]  mant   = carry ? 4'd0 : q[3:0];
 
     wire [32:0] min_t  = {28'd0, 5'd17} << k;
-    wire [32:0] max_t  = {28'd0, 5'd31} << (k + 4'd7);
+    wire [32:0] max_t  = {28'd0, 5'd31} << ({1'b0, k} + 5'd7);
     wire        is_zero = {mag, 1'b0} < min_t;
     wire        is_min  = {1'b0, mag} < min_t;
     wire        is_max  = {1'b0, mag} >= max_t;

@@ -1,6 +1,6 @@
 // flexasr_gb: the global buffer: the large (65536 rows) and small (1024 rows) buffers, the seven GB
 // configuration beats (rows in GB_CONFIGS order), and the GB operations started by a START write
-// (op 1 gb_control, 2 layer_reduce, 3 layer_norm, 4 zero_padding; 5 attention is not modelled and
+// (op 1 gb_control, 2 layer_reduce, 3 layer_norm, 4 zero_padding, 5 attention; any other op
 // finishes at once). The host port writes and reads the buffers and configuration beats (sel 0
 // large, 1 small, 2 config); host_rdata is registered (1 cycle). The operation holding the buffers
 // is the one latched at start; `done` pulses when it has made all of its writes.
@@ -30,7 +30,7 @@ module flexasr_gb (
     input  wire [3:0]   pe_out_rhit
 );
     localparam logic [2:0] OP_NONE = 3'd0, OP_CONTROL = 3'd1, OP_REDUCE = 3'd2, OP_NORM = 3'd3,
-                           OP_PAD = 3'd4;
+                           OP_PAD = 3'd4, OP_ATTN = 3'd5;
     localparam logic [1:0] SEL_LARGE = 2'd0, SEL_SMALL = 2'd1;
 
     reg [127:0] cfg [0:6] /*verilator public_flat_rd*/;
@@ -46,7 +46,11 @@ module flexasr_gb (
     end
 
     // ---- operations
-    wire         ctl_done, red_done, norm_done, pad_done;
+    wire         ctl_done, red_done, norm_done, pad_done, attn_done;
+    wire [15:0]  attn_raddr;
+    wire [9:0]   attn_small_raddr, attn_waddr;
+    wire         attn_we;
+    wire [127:0] attn_wdata;
     wire         ctl_small, ctl_we, red_we, norm_we, pad_we;
     wire [15:0]  ctl_raddr, ctl_waddr, red_raddr, red_waddr, norm_raddr, norm_waddr, pad_waddr;
     wire [127:0] ctl_wdata, red_wdata, norm_wdata;
@@ -79,19 +83,26 @@ module flexasr_gb (
         .buf_we(pad_we), .buf_waddr(pad_waddr), .done(pad_done)
     );
 
+    flexasr_attention u_attn (
+        .clk(clk), .rst(rst), .start(go && start_op == OP_ATTN), .cfg(cfg[6]), .cfg_large(cfg[0]),
+        .cfg_small(cfg[1]), .buf_raddr(attn_raddr), .buf_rdata(large_rdata), .gb_raddr(attn_small_raddr),
+        .gb_rdata(small_rdata), .gb_we(attn_we), .gb_waddr(attn_waddr), .gb_wdata(attn_wdata),
+        .done(attn_done)
+    );
+
     always @(posedge clk) begin
         other_done <= 1'b0;
         if (rst) begin
             op <= OP_NONE;
         end else if (go) begin
-            if (start_op >= OP_CONTROL && start_op <= OP_PAD) op <= start_op;
-            else other_done <= 1'b1;  // attention: not modelled (the ILA rejects it)
-        end else if (ctl_done || red_done || norm_done || pad_done) begin
+            if (start_op >= OP_CONTROL && start_op <= OP_ATTN) op <= start_op;
+            else other_done <= 1'b1;  // no such operation (the ILA has no START there)
+        end else if (ctl_done || red_done || norm_done || pad_done || attn_done) begin
             op <= OP_NONE;
         end
     end
     assign busy = op != OP_NONE;
-    assign done = ctl_done || red_done || norm_done || pad_done || other_done;
+    assign done = ctl_done || red_done || norm_done || pad_done || attn_done || other_done;
 
     // ---- the buffers, shared by the host (when idle) and the running operation
     reg          large_we;
@@ -116,13 +127,17 @@ module flexasr_gb (
             OP_PAD: begin
                 large_we = pad_we; large_waddr = pad_waddr; large_wdata = 128'd0;
             end
+            OP_ATTN: begin
+                large_we = 1'b0; large_raddr = attn_raddr;
+            end
             default: ;
         endcase
     end
-    wire         small_we    = op == OP_CONTROL ? ctl_we && ctl_small : host_we && host_sel == SEL_SMALL;
-    wire [9:0]   small_waddr = op == OP_CONTROL ? ctl_waddr[9:0] : host_addr[9:0];
-    wire [127:0] small_wdata = op == OP_CONTROL ? ctl_wdata : host_wdata;
-    wire [9:0]   small_raddr = op == OP_CONTROL ? ctl_raddr[9:0] : (op == OP_NORM ? norm_small_raddr : host_addr[9:0]);
+    wire         small_we    = op == OP_CONTROL ? ctl_we && ctl_small : (op == OP_ATTN ? attn_we : host_we && host_sel == SEL_SMALL);
+    wire [9:0]   small_waddr = op == OP_CONTROL ? ctl_waddr[9:0] : (op == OP_ATTN ? attn_waddr : host_addr[9:0]);
+    wire [127:0] small_wdata = op == OP_CONTROL ? ctl_wdata : (op == OP_ATTN ? attn_wdata : host_wdata);
+    wire [9:0]   small_raddr = op == OP_CONTROL ? ctl_raddr[9:0] : (op == OP_NORM ? norm_small_raddr :
+                               (op == OP_ATTN ? attn_small_raddr : host_addr[9:0]));
 
     flexasr_sram #(.DEPTH(65536)) u_large (
         .clk(clk), .we(large_we), .waddr(large_waddr), .wdata(large_wdata), .raddr(large_raddr),

@@ -1,4 +1,5 @@
-"""FlexASR program generators (a stand-in for the compiler): linear layer, LSTM, max-pool, layer norm.
+"""FlexASR program generators (a stand-in for the compiler): linear layer, LSTM, max-pool, layer norm,
+attention.
 
 Each returns a Program of MMIO commands: configuration writes, buffer stores of AdaptivFloat
 operands, the START of the operation, then reads of every result vector (so results are
@@ -27,21 +28,8 @@ LSTM_ACT_PROGRAM = bytes.fromhex(
 )  # authors' LSTM cell
 
 
-def _timestep_rows(base: int, nv: int, t: int) -> np.ndarray:
-    return base + (t // 16) * 16 * nv + (t % 16) + 16 * np.arange(nv)
-
-
-def _store_timesteps(words: list[int], codes: np.ndarray, base: int) -> None:
-    """GB large stores of codes (T, nv, 16) in the timestep layout of a block at `base`."""
-    for t in range(codes.shape[0]):
-        for v, row in enumerate(_timestep_rows(base, codes.shape[1], t)):
-            words.append(isa.write(isa.gb_addr(0x00500000 + 16 * int(row)), codes[t, v]))
-
-
-def _read_timesteps(words: list[int], base: int, nv: int, nt: int) -> None:
-    for t in range(nt):
-        for row in _timestep_rows(base, nv, t):
-            words.append(isa.read(isa.gb_addr(0x00500000 + 16 * int(row))))
+_store_timesteps = isa.store_timesteps
+_read_timesteps = isa.read_timesteps
 
 
 def _program(
@@ -64,71 +52,8 @@ def _program(
     )
 
 
-def _pe_layer(
-    words: list[int],
-    pe: int,
-    w_codes: list[np.ndarray],
-    b_codes: list[np.ndarray],
-    biases: tuple[int, int, list[int]],
-    act: dict[str, int],
-    act_program: bytes,
-    zero_first: bool,
-) -> None:
-    """Configure PE `pe` for managers with weights (no, ni, 16, 16) and biases (no, 16); store them."""
-    bw, bb, bi = biases
-    no = w_codes[0].shape[0]
-    words.append(
-        isa.write(
-            isa.pe_addr(pe, 0x00400010),
-            isa.pack_config(
-                "rnn_layer_sizing",
-                is_valid=1,
-                is_zero_first=int(zero_first),
-                is_cluster=0,
-                is_bias=1,
-                num_manager=len(w_codes),
-                num_output=no,
-            ),
-        )
-    )
-    base_weight, base_input = 0, 0
-    bias_base = sum(w.shape[1] for w in w_codes)
-    for m, (w, b) in enumerate(zip(w_codes, b_codes, strict=True)):
-        ni = w.shape[1]
-        name, addr = (("mem_mngr_first", 0x00400020), ("mem_mngr_second", 0x00400040))[m]
-        words.append(
-            isa.write(
-                isa.pe_addr(pe, addr),
-                isa.pack_config(
-                    name,
-                    zero_active=int(m == 1),
-                    adpfloat_bias_w=bw,
-                    adpfloat_bias_b=bb,
-                    adpfloat_bias_i=bi[m],
-                    num_input=ni,
-                    base_weight=base_weight,
-                    base_bias=bias_base + m * no,
-                    base_input=base_input,
-                ),
-            )
-        )
-        rows = w.reshape(-1, 16)  # (o, i, lane, k) in the weight buffer's order
-        for r, row in enumerate(rows):
-            words.append(isa.write(isa.pe_addr(pe, 0x00500000 + 16 * (base_weight + r)), row))
-        for o in range(no):
-            words.append(isa.write(isa.pe_addr(pe, 0x00600000 + 16 * (bias_base + m * no + o)), b[o]))
-        base_weight += rows.shape[0]
-        base_input += ni
-    words.append(isa.write(isa.pe_addr(pe, 0x00800010), isa.pack_config("act_mngr", **act)))
-    prog = act_program.ljust(32, b"\0")
-    words.append(isa.write(isa.pe_addr(pe, 0x00800020), prog[:16]))
-    words.append(isa.write(isa.pe_addr(pe, 0x00800030), prog[16:]))
-
-
-def _blocks(weights: np.ndarray, pe: int, no: int) -> np.ndarray:
-    """Rows pe*no*16 .. of a (rows, cols) weight matrix as (no, ni, 16, 16) blocks [o, i, lane, k]."""
-    w = weights[pe * no * 16 : (pe + 1) * no * 16]
-    return w.reshape(no, 16, -1, 16).transpose(0, 2, 1, 3)
+_pe_layer = isa.pe_layer
+_blocks = isa.weight_blocks
 
 
 def linear(timesteps: int = 4, in_vectors: int = 4, out_vectors_per_pe: int = 2, seed: int = 0) -> Program:
@@ -350,6 +275,46 @@ def layer_norm(timesteps: int = 4, vectors: int = 4, seed: int = 0) -> Program:
     return _program("layer_norm", words, spans, seed, "layer_norm", output_bias=b1)  # fmt: skip
 
 
+def attention(timesteps: int = 8, vectors: int = 2, seed: int = 0) -> Program:
+    """Dot-product attention (GB ATTENTION): a query of 16*vectors elements in the small buffer against
+    `timesteps` keys (= values) in the large buffer; reads back the query, context and softmax weights."""
+    rng = np.random.default_rng(seed)
+    keys = rng.uniform(-1, 1, (timesteps, vectors, 16))
+    query = rng.uniform(-1, 1, (vectors, 16))
+    b1, b2 = af.best_bias(keys), af.best_bias(query)
+    b3, b4 = 3, b1  # weights in [0, 1] (bias 3 reaches 1.94); the context is a convex mix of the keys
+    words = [
+        isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=vectors)),
+        isa.write(isa.gb_addr(0x00400020), isa.pack_config("mem_mngr_small", base_small_2=8)),
+    ]
+    _store_timesteps(words, af.encode(keys, b1), 0)
+    for v in range(vectors):
+        words.append(isa.write(isa.gb_addr(0x00600000 + 16 * (8 + v)), af.encode(query[v], b2)))
+    words.append(
+        isa.write(
+            isa.gb_addr(0x00B00010),
+            isa.pack_config(
+                "attention",
+                is_valid=1,
+                memory_index_1=0,
+                memory_index_2=2,
+                num_vector_1=vectors,
+                num_timestep_1=timesteps,
+                adpbias_1=b1,
+                adpbias_2=b2,
+                adpbias_3=b3,
+                adpbias_4=b4,
+            ),
+        )
+    )
+    start = len(words)
+    words.append(isa.write(isa.gb_addr(0x50), 0))
+    for row in range(8, 8 + 2 * vectors + (timesteps + 15) // 16):
+        words.append(isa.read(isa.gb_addr(0x00600000 + 16 * row)))
+    spans = [Span(start, len(words), "generated", "attention", "attention")]
+    return _program("attention", words, spans, seed, "attention", output_bias=b4, weight_bias=b3)  # fmt: skip
+
+
 def _stream_loaders() -> list[Callable[[], Program]]:
     """Loaders of the authors' streams, when their folder is next to the repository."""
     if streams_dir() is None:
@@ -367,6 +332,7 @@ GENERATED: list[Callable[[], Program]] = [
     lstm,
     maxpool,
     layer_norm,
+    attention,
     *_coverage_loaders(),
     *_stream_loaders(),
 ]

@@ -159,3 +159,23 @@ def gb_control(state: State) -> tuple[np.ndarray, np.ndarray]:
         all_rows.append(out_rows)
         all_values.append(out)
     return np.concatenate(all_rows), np.concatenate(all_values)
+
+
+def attention(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(context rows, context, weight rows, softmax weights (T,)) of ATTENTION in float: scores K q,
+    the real softmax, context = weights . K (keys = values), nothing rounded in between."""
+    cfg = gb.gb_config(state, "attention")
+    nv, nt = cfg["num_vector_1"], cfg["num_timestep_1"]
+    large, small = state["gb_large"], state["gb_small"]
+    rows = gb.timestep_rows(
+        gb.large_base(state, cfg["memory_index_1"]), nv, np.arange(nt), large.shape[0], ""
+    )
+    k = af.decode(large[rows], cfg["adpbias_1"]).reshape(nt, nv * LANES)
+    qbase = gb.small_base(state, cfg["memory_index_2"])
+    q = af.decode(small[qbase : qbase + nv], cfg["adpbias_2"]).reshape(-1)
+    s = k @ q
+    w = np.exp(s - s.max())
+    w /= w.sum()
+    ctx = (w @ k).reshape(nv, LANES)
+    w_rows = qbase + 2 * nv + np.arange((nt + LANES - 1) // LANES)
+    return qbase + nv + np.arange(nv), ctx, w_rows, w
