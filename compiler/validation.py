@@ -17,7 +17,8 @@ from compiler.pipeline import AppError, Compiled, application_error
 
 @dataclass(frozen=True)
 class Validation:
-    """Application-level error, and where it came from: 'ila' (Programs on the ILA) or 'emulated'."""
+    """Application-level error, and where it came from: 'ila' (every offloaded call a Program on the ILA),
+    'emulated', or 'ila+emulated(<calls>)' when the named calls have no codegen and ran emulated."""
 
     error: AppError
     source: str
@@ -38,7 +39,11 @@ def validate_on_ila(compiled: Compiled) -> Validation:
     offload = ProgramOffload(compiled.app.name, execute="ila", keep=False)
     start = time.perf_counter()
     error = application_error(compiled, offload)
-    return Validation(error, "ila", offload.calls, time.perf_counter() - start)
+    source = "ila"
+    if offload.emulated:
+        source = f"ila+emulated({','.join(sorted(offload.emulated))})"
+    programs = offload.calls - sum(offload.emulated.values())
+    return Validation(error, source, programs, time.perf_counter() - start)
 
 
 def validate(compiled: Compiled) -> Validation:

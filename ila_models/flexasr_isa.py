@@ -251,3 +251,86 @@ def pack_config(name: str, **values: int) -> bytes:
             raise ValueError(f"{name}.{key}={value!r}: expected 0..{f.limit}")
         out[f.byte : f.byte + f.nbytes] = int(value).to_bytes(f.nbytes, "little")
     return bytes(out)
+
+
+# ---- building command streams (shared by the compiler's codegen and the testbench generators) ----
+
+GB_LARGE_OFFSET = GB_BUFFERS["gb_large"][0]
+PE_WEIGHT_OFFSET = PE_BUFFERS["weight"][0]
+PE_INPUT_OFFSET = PE_BUFFERS["input"][0]
+ACT_INPE, ACT_OUTGB = 0x30, 0x40
+"""Activation micro-ops INPE A0 (next core output) and OUTGB A0: the activation unit passes the layer's
+output through unchanged (a linear layer)."""
+
+
+def timestep_rows(base: int, nv: int, t: int) -> np.ndarray:
+    """Large-buffer rows of the `nv` vectors of timestep `t` of a block at `base` (grouped by 16 timesteps)."""
+    return base + (t // 16) * 16 * nv + (t % 16) + 16 * np.arange(nv)
+
+
+def block_rows(nv: int, nt: int) -> int:
+    """Large-buffer rows a block of `nt` timesteps of `nv` vectors spans."""
+    return 16 * nv * -(-nt // 16)
+
+
+def store_timesteps(words: list[int], codes: np.ndarray, base: int) -> None:
+    """Append GB large stores of codes (T, nv, 16) in the timestep layout of a block at `base`."""
+    for t in range(codes.shape[0]):
+        for v, row in enumerate(timestep_rows(base, codes.shape[1], t)):
+            words.append(write(gb_addr(GB_LARGE_OFFSET + 16 * int(row)), codes[t, v]))
+
+
+def read_timesteps(words: list[int], base: int, nv: int, nt: int) -> None:
+    """Append GB large reads of every vector of timesteps 0..nt-1 of a block at `base`."""
+    for t in range(nt):
+        for row in timestep_rows(base, nv, t):
+            words.append(read(gb_addr(GB_LARGE_OFFSET + 16 * int(row))))
+
+
+def weight_blocks(weights: np.ndarray, pe: int, no: int) -> np.ndarray:
+    """Rows pe*no*16 .. of a (rows, cols) weight code matrix as (no, ni, 16, 16) blocks [o, i, lane, k]."""
+    w = weights[pe * no * 16 : (pe + 1) * no * 16]
+    return w.reshape(no, 16, -1, 16).transpose(0, 2, 1, 3)
+
+
+def pe_layer(
+    words: list[int],
+    pe: int,
+    w_codes: list[np.ndarray],
+    b_codes: list[np.ndarray],
+    biases: tuple[int, int, list[int]],
+    act: dict[str, int],
+    act_program: bytes,
+    zero_first: bool,
+) -> None:
+    """Append the writes that configure PE `pe` for one manager per (weights (no, ni, 16, 16), biases
+    (no, 16)) pair and store them: weights from row 0, inputs from row 0 of the input buffer, each
+    manager's biases after every manager's inputs; `biases` = (bw, bb, [bi per manager])."""
+    bw, bb, bi = biases
+    no = w_codes[0].shape[0]
+    sizing = pack_config(
+        "rnn_layer_sizing", is_valid=1, is_zero_first=int(zero_first), is_cluster=0, is_bias=1,
+        num_manager=len(w_codes), num_output=no,
+    )  # fmt: skip
+    words.append(write(pe_addr(pe, PE_CONFIGS["rnn_layer_sizing"]), sizing))
+    base_weight, base_input = 0, 0
+    bias_base = sum(w.shape[1] for w in w_codes)
+    for m, (w, b) in enumerate(zip(w_codes, b_codes, strict=True)):
+        ni = w.shape[1]
+        name = ("mem_mngr_first", "mem_mngr_second")[m]
+        manager = pack_config(
+            name, zero_active=int(m == 1), adpfloat_bias_w=bw, adpfloat_bias_b=bb, adpfloat_bias_i=bi[m],
+            num_input=ni, base_weight=base_weight, base_bias=bias_base + m * no, base_input=base_input,
+        )  # fmt: skip
+        words.append(write(pe_addr(pe, PE_CONFIGS[name]), manager))
+        rows = w.reshape(-1, 16)  # (o, i, lane, k) in the weight buffer's order
+        for r, row in enumerate(rows):
+            words.append(write(pe_addr(pe, PE_WEIGHT_OFFSET + 16 * (base_weight + r)), row))
+        for o in range(no):
+            words.append(write(pe_addr(pe, PE_INPUT_OFFSET + 16 * (bias_base + m * no + o)), b[o]))
+        base_weight += rows.shape[0]
+        base_input += ni
+    words.append(write(pe_addr(pe, PE_CONFIGS["act_mngr"]), pack_config("act_mngr", **act)))
+    prog = act_program.ljust(32, b"\0")
+    words.append(write(pe_addr(pe, PE_CONFIGS["act_vector_0_15"]), prog[:16]))
+    words.append(write(pe_addr(pe, PE_CONFIGS["act_vector_16_31"]), prog[16:]))

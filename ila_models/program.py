@@ -48,7 +48,7 @@ class OutputRegion:
 
     def view(self, memory: np.ndarray) -> np.ndarray:
         """This region of a byte memory, as its dtype and shape."""
-        raw = np.ascontiguousarray(memory).view(np.uint8)[self.offset : self.offset + self.nbytes]
+        raw = np.ascontiguousarray(memory).reshape(-1).view(np.uint8)[self.offset : self.offset + self.nbytes]
         return raw.view(self.dtype).reshape(self.shape)
 
 

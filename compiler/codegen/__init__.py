@@ -1,6 +1,6 @@
 """Per-accelerator codegen: offloaded calls to Programs (the only thing that crosses to the harness)."""
 
-from compiler.codegen import hlscnn, vta
+from compiler.codegen import flexasr, hlscnn, vta
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.offload import (
     LOWERERS,
@@ -10,4 +10,4 @@ from compiler.codegen.offload import (
     compile_programs,
 )
 
-__all__ = ["LOWERERS", "CompileOutput", "Lowered", "OffloadMismatch", "ProgramOffload", "Where", "compile_programs", "hlscnn", "vta"]
+__all__ = ["LOWERERS", "CompileOutput", "Lowered", "OffloadMismatch", "ProgramOffload", "Where", "compile_programs", "flexasr", "hlscnn", "vta"]

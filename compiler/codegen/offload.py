@@ -8,6 +8,7 @@ Program's numpy reference or from running the Program on the ILA model (applicat
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +16,23 @@ from typing import Any, Literal
 
 import numpy as np
 
-from compiler.codegen import hlscnn, ila_run, vta
+from compiler.codegen import flexasr, hlscnn, ila_run, vta
 from compiler.codegen.lowered import Lowerer, Where
 from compiler.ir.terms import ACCELERATOR_CALLS
 from compiler.models import SEED
+from compiler.numerics import accelerator_impl
 from compiler.pipeline import Compiled, compile_application
 from ila_models.program import Program
 
-LOWERERS: dict[str, Lowerer] = {"vta": vta.lower, "hlscnn": hlscnn.lower}
+LOWERERS: dict[str, Lowerer] = {"vta": vta.lower, "hlscnn": hlscnn.lower, "flexasr": flexasr.lower}
 """Accelerators with a codegen."""
+CODEGEN_CALLS: dict[str, frozenset[str]] = {
+    "vta": frozenset(ACCELERATOR_CALLS["vta"]),
+    "hlscnn": frozenset(ACCELERATOR_CALLS["hlscnn"]),
+    "flexasr": frozenset(flexasr.CALLS),
+}
+"""The accelerator calls each codegen lowers to Programs; the others (FlexASR's LSTM cells, so far) run
+the accelerator's emulated numerics on the host, and `ProgramOffload.emulated` counts them."""
 
 
 class OffloadMismatch(RuntimeError):
@@ -41,11 +50,15 @@ class ProgramOffload:
     calls: int = 0
     codegen_seconds: float = 0.0
     ila_seconds: float = 0.0
+    emulated: Counter[str] = field(default_factory=Counter)
 
     def __call__(self, name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...]) -> np.ndarray:
         accel = next((a for a, names in ACCELERATOR_CALLS.items() if name in names), None)
         if accel not in LOWERERS:
             raise KeyError(f"no codegen for accelerator call {name!r} (codegens: {', '.join(LOWERERS)})")
+        if name not in CODEGEN_CALLS[accel]:
+            self.emulated[name] += 1
+            return accelerator_impl(name, arrays, attrs)
         where = Where(self.model, f"{self.calls:03d}_{name.split('_', 1)[1]}", SEED)
         self.calls += 1
         start = time.perf_counter()

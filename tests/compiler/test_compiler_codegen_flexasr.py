@@ -1,0 +1,124 @@
+"""FlexASR codegen: linear and mean-pool Programs decode, match their exact references on the ILA (through
+the harness's IlaBackend), quantise their operands as the emulated numerics do, and pass in lockstep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compiler.codegen import Where, flexasr
+from compiler.codegen.vta_schedule import TilingError
+from compiler.numerics import flexasr as numerics
+from harness.ila_backend import IlaBackend
+from harness.runner import run_program
+from ila_models import adaptivfloat as af
+from ila_models import flexasr as flexasr_ila
+from ila_models.flexasr_isa import parse
+from ila_models.program import Program
+
+WHERE = Where("test", "004_linear")
+
+
+def _on_ila(program: Program) -> dict[str, np.ndarray]:
+    backend = IlaBackend(flexasr_ila.model_for(program))
+    backend.load(program)
+    while backend.next_retirement() is not None:
+        pass
+    return {o.name: o.view(backend.read(o.memory)) for o in program.outputs}
+
+
+def _operands(rng: np.random.Generator, t: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = rng.standard_normal((t, k)).astype(np.float32)
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+    return x, w, (rng.standard_normal(n) * 0.1).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "t, k, n",
+    [(5, 20, 10), (40, 288, 64), (16, 64, 192), (1, 64, 256)],
+    ids=["ragged", "im2col", "qkv", "one-timestep"],
+)
+def test_linear_programs_match_their_references_on_the_ila(t, k, n, rng, tmp_path):
+    x, w, b = _operands(rng, t, k, n)
+    lowered = flexasr.linear(x, w, b, WHERE)
+    program = Program.load(lowered.program.save(tmp_path / "p.npz"))
+    assert all(parse(c).addr for c in program.commands)  # every command decodes
+    out = _on_ila(program)
+    np.testing.assert_array_equal(out["Y"], program.references["Y"])
+    y = lowered.decode(out)
+    assert y.shape == (t, n)
+    # the PEs floor the accumulators to 2^-14 of the output's scale before one rounding to AdaptivFloat,
+    # the emulated numerics round the exact value once: at most one 4-bit-mantissa step apart
+    emulated = numerics.CALLS["flex_linear"](x, w, b)
+    assert np.all(np.abs(y - emulated) <= 2.0**-4 * np.abs(emulated) + 1e-6)
+    assert np.linalg.norm(y - (x @ w.T + b)) / np.linalg.norm(x @ w.T + b) < 0.04
+
+
+def test_operands_quantise_exactly_as_the_emulated_numerics(rng):
+    x, w, b = _operands(rng, 8, 48, 32)
+    x *= 100.0  # far outside the bias 0..7 window: the power-of-two scale brings it in
+    w *= 1e-3
+    sx, sw, (bx, bw, _, bo) = flexasr.linear_scales(x, w, b)
+    assert all(0 <= v <= 7 for v in (bx, bw, bo))
+    np.testing.assert_array_equal(np.ldexp(af.decode(af.encode(np.ldexp(x.astype(np.float64), sx), bx), bx), -sx),
+                                  numerics.adaptivfloat(x))  # fmt: skip
+    np.testing.assert_array_equal(np.ldexp(af.decode(af.encode(np.ldexp(w.astype(np.float64), sw), bw), bw), -sw),
+                                  numerics.adaptivfloat(w))  # fmt: skip
+
+
+def test_leading_axes_are_timesteps_and_spans_name_model_layer_op(rng):
+    x = rng.standard_normal((2, 3, 32)).astype(np.float32)
+    _, w, b = _operands(rng, 1, 32, 70)  # 70 outputs: two vectors per PE, padded to 128
+    lowered = flexasr.linear(x, w, b, WHERE)
+    y = lowered.decode(_on_ila(lowered.program))
+    assert y.shape == (2, 3, 70)
+    spans = lowered.program.spans
+    assert [s.op for s in spans] == ["store x timesteps 0..6", "linear timesteps 0..6 outputs 0..70"]
+    assert {(s.model, s.layer) for s in spans} == {("test", "004_linear")}
+    assert spans[-1].end == len(lowered.program)
+    assert lowered.program.provenance["op"] == "flex_linear"
+
+
+def test_outputs_and_timesteps_are_tiled_to_the_buffers(rng, monkeypatch):
+    monkeypatch.setattr(flexasr, "MAX_OUT_VECTORS", 1)  # one output vector per PE per pass
+    x, w, b = _operands(rng, 40, 32, 130)
+    lowered = flexasr.linear(x, w, b, WHERE)
+    ops = [s.op for s in lowered.program.spans]
+    assert ops == ["store x timesteps 0..40"] + [
+        f"linear timesteps 0..40 outputs {a}..{min(a + 64, 130)}" for a in (0, 64, 128)
+    ]
+    out = _on_ila(lowered.program)
+    np.testing.assert_array_equal(out["Y"], lowered.program.references["Y"])
+    np.testing.assert_allclose(lowered.decode(out), lowered.reference_result())
+
+
+def test_too_many_inputs_is_a_tiling_error(rng):
+    with pytest.raises(TilingError, match="at most 255"):
+        flexasr.linear(
+            np.ones((1, 4096), np.float32), np.ones((16, 4096), np.float32), np.ones(16, np.float32), WHERE
+        )
+
+
+def test_meanpool_programs_match_their_references_on_the_ila(rng):
+    x = np.maximum(rng.standard_normal((2, 20, 4, 4)), 0).astype(np.float32)  # post-ReLU, as in the models
+    lowered = flexasr.meanpool(x, WHERE)
+    out = _on_ila(lowered.program)
+    np.testing.assert_array_equal(out["Y"], lowered.program.references["Y"])
+    y = lowered.decode(out)
+    assert y.shape == (2, 20, 1, 1)
+    # four rounded pairwise means: a few mantissa steps from the exact mean
+    np.testing.assert_allclose(y, x.mean(axis=(2, 3), keepdims=True), rtol=0.1, atol=0.02)
+
+
+def test_meanpool_needs_a_power_of_two_positions():
+    with pytest.raises(TilingError, match="not a power of two"):
+        flexasr.meanpool(np.ones((1, 16, 3, 3), np.float32), WHERE)
+
+
+@pytest.mark.slow  # ~110 s when the FlexASR RTL (being extended) must be verilated again
+def test_a_compiled_linear_passes_in_lockstep_against_the_rtl(rng):
+    x, w, b = _operands(rng, 6, 40, 70)
+    program = flexasr.linear(x, w, b, WHERE).program
+    report = run_program(program)
+    assert report.passed, report.first.headline() if report.first else ""
+    assert report.retired == len(program)
