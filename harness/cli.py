@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("file", type=Path)
     worker.add_argument("--report", type=Path, required=True)
     worker.add_argument("--options", required=True)
+    worker.add_argument("--progress", type=Path)
     args = parser.parse_args(argv)
     # Piped output (CI logs, files) gets wide lines instead of rich's 80-column wrap.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "_worker":
         from harness.worker import run_worker
 
-        return run_worker(args.file, args.report, args.options)
+        return run_worker(args.file, args.report, args.options, args.progress)
     if args.wave_window < 0:
         parser.error(f"--wave-window {args.wave_window}: expected 0 (no waveform) or a positive number of cycles")
     for flag in ("full_every", "cycle_budget"):

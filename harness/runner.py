@@ -125,7 +125,7 @@ def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
 def save_difference(path: Path, mismatch: Mismatch, ila: IlaBackend, rtl: Backend, max_rows: int = 256) -> bool:
     """Save expected (ILA) and actual (RTL) rows around a state mismatch, for the report's picture.
 
-    Rows from the first differing row on, at most `max_rows`; 1-D state (DRAM) as rows of 16.
+    Rows from the first differing row to the last (at most `max_rows`); 1-D state (DRAM) as rows of 16.
     Returns False (and saves nothing) when the mismatch is not about a state variable.
     """
     if mismatch.kind not in ("state", "quiescent") or mismatch.state is None:
@@ -138,7 +138,8 @@ def save_difference(path: Path, mismatch: Mismatch, ila: IlaBackend, rtl: Backen
     if differs.size == 0:
         return False
     first = int(differs[0])
-    rows = slice(first, min(first + max_rows, len(expected)))
+    last = int(differs[differs < first + max_rows][-1])
+    rows = slice(first, min(last + 1 + 4, first + max_rows, len(expected)))  # the differing span, 4 rows after
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path, expected=expected[rows], actual=actual[rows], first_row=np.array(first),

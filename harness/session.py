@@ -7,12 +7,15 @@ crash loses nothing already done.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +26,28 @@ from rich.table import Table
 from harness.accelerators import accelerator
 from harness.html_report import write_index
 from harness.mismatch import Mismatch
+from harness.progress import read_progress
 from harness.results import RESULTS, RunReport, append_rows, write_atomic
 from harness.runner import RunOptions, refinement_map
 from harness.worker import options_to_json
 from ila_models.program import Program, ProgramError
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) until the block is done, then raise KeyboardInterrupt if one came."""
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread: nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 class Session:
@@ -80,12 +101,19 @@ class Session:
         try:
             with Progress(*columns, TimeElapsedColumn(), console=self.console, transient=True) as progress:
                 task = progress.add_task("lockstep", total=len(programs))
+                steps = progress.add_task("instructions", total=None, visible=False)
                 for path, program in programs:
                     progress.update(task, description=f"lockstep {program.name}")
-                    report = self._run_one(path, program)
-                    reports.append(report)
-                    self._save(report)
-                    write_index(self.run_dir, self.run_id, reports)
+                    progress.reset(steps, total=len(program), visible=True, description="  instructions retired")
+
+                    def show(retired: int, total: int) -> None:
+                        progress.update(steps, completed=retired, total=total)
+
+                    report = self._run_one(path, program, show)
+                    with _deferred_interrupt():  # a finished Program is saved whole: JSON, row and page
+                        reports.append(report)
+                        self._save(report)
+                        write_index(self.run_dir, self.run_id, reports)
                     progress.advance(task)
         except KeyboardInterrupt:
             self.console.print(
@@ -118,21 +146,42 @@ class Session:
                 with self.console.status(f"building {acc.name} RTL for cocotb on {simulator} (cached)"):
                     build_simulation(rtl_dir, acc.top, acc.verilog_parameters(program), simulator)
 
-    def _run_one(self, path: Path, program: Program) -> RunReport:
+    def _run_one(self, path: Path, program: Program, show: Callable[[int, int], None] | None = None) -> RunReport:
+        """Run one Program in a worker process; `show(retired, total)` is called as it progresses."""
         with tempfile.TemporaryDirectory() as tmp:
             report_path = Path(tmp) / "report.json"
+            progress_path = Path(tmp) / "progress"
             cmd = [
                 sys.executable, "-m", "harness", "_worker", str(path),
                 "--report", str(report_path), "--options", options_to_json(self.options),
+                "--progress", str(progress_path),
             ]  # fmt: skip
             start = time.perf_counter()
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                return self._failed(
-                    path, program.name, program.accelerator,
-                    Mismatch("hang", f"the worker took longer than {self.timeout:.0f} s and was killed"),
-                )  # fmt: skip
+            with open(Path(tmp) / "out", "w+") as out:
+                worker = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+                try:
+                    while True:
+                        try:
+                            worker.wait(timeout=0.2)
+                            break
+                        except subprocess.TimeoutExpired:
+                            pass
+                        if time.perf_counter() - start > self.timeout:
+                            worker.kill()
+                            worker.wait()
+                            return self._failed(
+                                path, program.name, program.accelerator,
+                                Mismatch("hang", f"the worker took longer than {self.timeout:.0f} s and was killed"),
+                            )  # fmt: skip
+                        seen = read_progress(progress_path)
+                        if show is not None and seen is not None:
+                            show(*seen)
+                except BaseException:  # Ctrl-C included: never leave the worker behind
+                    worker.kill()
+                    worker.wait()
+                    raise
+                out.seek(0)
+                proc = subprocess.CompletedProcess(cmd, worker.returncode, out.read(), "")
             if proc.returncode != 0 or not report_path.exists():
                 output = ((proc.stdout or "") + (proc.stderr or "")).strip().splitlines()
                 tail = "\n".join(output[-12:]) or "(it printed nothing)"
@@ -159,7 +208,7 @@ class Session:
         append_rows([report.row()], self.results / "runs.parquet")
 
     def _summary(self, reports: list[RunReport]) -> None:
-        table = Table(title=f"lockstep run {self.run_id}")
+        table = Table(title=f"lockstep run {self.run_id} ({self.options.backend})")
         for col in ("program", "instructions", "cycles", "comparisons", "ILA s", "RTL s", "wall s", "result"):
             table.add_column(col, justify="left" if col in ("program", "result") else "right")
         for r in reports:

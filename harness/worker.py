@@ -30,11 +30,22 @@ def options_from_json(text: str) -> RunOptions:
     return RunOptions(**data)
 
 
-def run_worker(file: Path, report_path: Path, options: str) -> int:
-    """Run `file` and write its report; exit status 0 whether it passed or not (the report says)."""
+def run_worker(file: Path, report_path: Path, options: str, progress: Path | None = None) -> int:
+    """Run `file` and write its report; exit status 0 whether it passed or not (the report says).
+
+    progress: a file the session polls for the number of instructions retired so far.
+    """
     program = Program.load(file)
     opts = options_from_json(options)
-    report = run_program(program, opts)
+    rtl = None
+    if progress is not None:
+        from harness.accelerators import accelerator
+        from harness.progress import ProgressBackend
+        from harness.runner import rtl_backend
+
+        model = accelerator(program.accelerator).model_for(program)
+        rtl = ProgressBackend(rtl_backend(program, model, opts), progress, len(program))
+    report = run_program(program, opts, rtl=rtl)
     report.path = str(file)
     if not report.passed and opts.artifacts_dir is not None:
         from harness.artifacts import collect
