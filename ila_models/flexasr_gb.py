@@ -344,7 +344,11 @@ def attention(state: State) -> Update:
         raise DecodeError("attention.num_timestep_1", nt, f"at most {ATTN_MAX_TIMESTEPS} timesteps")
     large, small = state["gb_large"], state["gb_small"]
     rows = timestep_rows(
-        large_base(state, cfg["memory_index_1"]), nv, np.arange(nt), large.shape[0], "mem_mngr_large.base_large"
+        large_base(state, cfg["memory_index_1"]),
+        nv,
+        np.arange(nt),
+        large.shape[0],
+        "mem_mngr_large.base_large",
     )
     qbase = small_base(state, cfg["memory_index_2"])
     n_w = (nt + LANES - 1) // LANES

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from ila_models import adaptivfloat as af
 from ila_models import flexasr
+from ila_models import flexasr_gb as gb
 from ila_models import flexasr_isa as isa
 from ila_models import flexasr_pe as pe
 from ila_models.language import DecodeError
@@ -203,3 +206,88 @@ def test_inpe_beyond_core_outputs_is_an_error():
     with pytest.raises(DecodeError) as info:
         run([*words[:start], bad, words[start]])
     assert info.value.field == "pe0.act_vector.inst_1"
+
+
+# -- attention -------------------------------------------------------------------------------------------
+def _attention_loop(q_codes, k_codes, b1, b2, b3, b4):
+    """The attention arithmetic of docs/flexasr.md, element by element on Python integers."""
+    q = [int(x) for x in af.to_fixed(q_codes, b2).reshape(-1)]
+    keys = [[int(x) for x in af.to_fixed(kt, b1).reshape(-1)] for kt in k_codes]
+    scores = []
+    for kt in keys:
+        s = sum(a * b for a, b in zip(kt, q, strict=True)) >> 8
+        scores.append(min(max(s, -(2**31)), 2**31 - 1))
+    table = [round(2 ** (i / 16) * 2**20) for i in range(17)]
+    exps = []
+    for s in scores:
+        y = ((s - max(scores)) * round(math.log2(math.e) * 2**20)) >> 20
+        n, f = -(y >> 20), y % 2**20
+        i, r = f // 2**16, f % 2**16
+        frac = table[i] + (((table[i + 1] - table[i]) * r) >> 16)
+        exps.append(frac >> n if n < 64 else 0)
+    recip = 2**52 // sum(exps)
+    w = [(e * recip) >> 32 for e in exps]
+    ctx = [sum(w[t] * keys[t][j] for t in range(len(keys))) >> 20 for j in range(len(q))]
+    return af.from_fixed(np.array(ctx), b4), af.from_fixed(np.array(w), b3, frac=20)
+
+
+def _attention_words(q_codes, k_codes, biases, qbase=4, nt=None):
+    nv = q_codes.shape[0]
+    words = [
+        isa.write(
+            isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_3=nv, base_large_3=100)
+        ),
+        isa.write(isa.gb_addr(0x00400020), isa.pack_config("mem_mngr_small", base_small_7=qbase)),
+    ]
+    for t, kt in enumerate(k_codes):
+        for v in range(nv):
+            words.append(gb_large_write(100 + (t // 16) * 16 * nv + t % 16 + 16 * v, kt[v]))
+    for v in range(nv):
+        words.append(isa.write(isa.gb_addr(0x00600000 + 16 * (qbase + v)), q_codes[v]))
+    b1, b2, b3, b4 = biases
+    words.append(isa.write(isa.gb_addr(0x00B00010), isa.pack_config(
+        "attention", is_valid=1, memory_index_1=3, memory_index_2=7, num_vector_1=nv,
+        num_timestep_1=len(k_codes) if nt is None else nt, adpbias_1=b1, adpbias_2=b2, adpbias_3=b3,
+        adpbias_4=b4,
+    )))  # fmt: skip
+    words.append(isa.write(isa.gb_addr(0x50), 0))
+    return words
+
+
+@pytest.mark.parametrize(("nt", "nv", "seed"), [(1, 1, 0), (5, 2, 1), (18, 3, 2), (33, 1, 3)])
+def test_attention_matches_an_element_by_element_reference(nt, nv, seed):
+    rng = np.random.default_rng(seed)
+    q_codes = rng.integers(0, 256, (nv, 16)).astype(np.uint8)
+    k_codes = rng.integers(0, 256, (nt, nv, 16)).astype(np.uint8)
+    biases = tuple(int(b) for b in rng.integers(0, 8, 4))
+    state, ex = run(_attention_words(q_codes, k_codes, biases))
+    assert ex.instruction.name == "START_ATTENTION"
+    ctx, w = _attention_loop(q_codes, k_codes, *biases)
+    qbase, n_w = 4, (nt + 15) // 16
+    assert np.array_equal(state["gb_small"][qbase : qbase + nv], q_codes)  # the query is kept
+    assert np.array_equal(state["gb_small"][qbase + nv : qbase + 2 * nv].reshape(-1), ctx)
+    weights = state["gb_small"][qbase + 2 * nv : qbase + 2 * nv + n_w].reshape(-1)
+    assert np.array_equal(weights[:nt], w) and not weights[nt:].any()
+    assert not state["gb_small"][qbase + 2 * nv + n_w :].any()
+
+
+def test_attention_exp_is_close_to_exp():
+    d = -np.arange(0, 16 * 2**20, 997, dtype=np.int64)
+    got = gb.attention_exp(d) / 2**20
+    want = np.exp(d / 2**20)
+    assert gb.attention_exp(np.array([0]))[0] == 2**20
+    assert np.all(np.abs(got - want) <= 2.5e-4 * want + 2**-19)
+    assert gb.attention_exp(np.array([-(2**32)]))[0] == 0  # far below the maximum: 0
+
+
+def test_attention_bad_config_is_a_clear_error():
+    q = np.full((1, 16), 0x30, dtype=np.uint8)
+    with pytest.raises(DecodeError) as info:
+        run(_attention_words(q, np.full((2, 1, 16), 0x30, dtype=np.uint8), (0, 0, 0, 0), nt=4096))
+    assert info.value.field == "attention.num_timestep_1"
+    with pytest.raises(DecodeError) as info:
+        run(_attention_words(q, np.full((2, 1, 16), 0x30, dtype=np.uint8), (0, 0, 0, 0), qbase=1022))
+    assert info.value.field == "mem_mngr_small.base_small_7"
+    with pytest.raises(DecodeError) as info:
+        run([isa.write(isa.gb_addr(0x50), 0)])
+    assert info.value.field == "attention.is_valid"

@@ -24,6 +24,7 @@ needs_streams = pytest.mark.skipif(
 )
 LAYERS = {"linear": programs.linear, "lstm": programs.lstm, "maxpool": programs.maxpool}
 LAYERS["layer_norm"] = programs.layer_norm
+LAYERS["attention"] = programs.attention
 
 
 def _lockstep(program: Program, rtl_dir: Path | None = None):
@@ -87,6 +88,33 @@ def test_planted_rtl_bug_is_localized_to_its_instruction_and_state(tmp_path):
     assert (first.kind, first.index, first.disasm, first.state) == ("state", mean, disasm, "gb_large")
     assert first.ila_value != first.rtl_value and first.differing > 1
     assert "layer_reduce" in first.history[-2]  # the config write before it, for the human report
+
+
+def test_lockstep_passes_on_attention_beyond_16_timesteps():
+    program = programs.attention(timesteps=20, vectors=3, seed=1)
+    report = _lockstep(program)
+    assert report.passed, report.mismatches[0].headline()
+    assert report.retired == len(program)
+
+
+def test_planted_attention_bug_is_localized_to_start_attention_and_gb_small(tmp_path):
+    rtl = tmp_path / "flexasr"
+    shutil.copytree(RTL, rtl)
+    attn = rtl / "flexasr_attention.v"
+    source = attn.read_text()
+    planted = source.replace(
+        "wire signed [63:0] shifted  = acc >>> 8;", "wire signed [63:0] shifted  = acc >>> 7;"
+    )
+    assert planted != source  # scores doubled: a sharper softmax
+    attn.write_text(planted)
+    program = programs.attention()
+    ((start, disasm),) = _starts(program)
+    assert disasm == "WR START_ATTENTION"
+    report = _lockstep(program, rtl)
+    assert not report.passed
+    first = report.mismatches[0]
+    assert (first.kind, first.index, first.disasm, first.state) == ("state", start, disasm, "gb_small")
+    assert first.ila_value != first.rtl_value and first.differing > 1
 
 
 def test_refinement_map_covers_every_ila_state_variable():

@@ -108,3 +108,23 @@ def test_authors_streams_decode_and_match_float(name):
     else:
         bias = gb.pe_config(before, 0, "act_mngr")["adpfloat_bias"]
         check_against_float(program, "lstm", bias, "gb_control")
+
+
+# Attention: context (adpbias_4) and softmax weights (adpbias_3) against the float softmax; docs/flexasr.md.
+ATTENTION_TOLERANCE = {"context": (2.0**-4, 2.0**-5), "weights": (2.0**-4, 2.0**-7)}
+
+
+@pytest.mark.parametrize(("timesteps", "vectors", "seed"), [(8, 2, 0), (20, 3, 1), (40, 4, 3), (16, 8, 4)])
+def test_generated_attention_matches_float(timesteps, vectors, seed):
+    program = programs.attention(timesteps, vectors, seed)
+    before, after, names = run_ila(program)
+    assert "START_ATTENTION" in names
+    ctx_rows, ctx, w_rows, w = reference.attention(before)
+    got_ctx = af.decode(after["gb_small"][ctx_rows], program.provenance["output_bias"])
+    got_w = af.decode(after["gb_small"][w_rows], program.provenance["weight_bias"]).reshape(-1)
+    assert not got_w[timesteps:].any()
+    for kind, got, want in (("context", got_ctx, ctx), ("weights", got_w[:timesteps], w)):
+        rtol, atol = ATTENTION_TOLERANCE[kind]
+        err = np.abs(got - want)
+        assert np.all(err <= rtol * np.abs(want) + atol), f"{kind}: max error {err.max()}"
+    assert abs(got_w.sum() - 1.0) < 0.1
