@@ -302,10 +302,12 @@ def pe_layer(
     act: dict[str, int],
     act_program: bytes,
     zero_first: bool,
+    skip_zero_weights: bool = False,
 ) -> None:
     """Append the writes that configure PE `pe` for one manager per (weights (no, ni, 16, 16), biases
     (no, 16)) pair and store them: weights from row 0, inputs from row 0 of the input buffer, each
-    manager's biases after every manager's inputs; `biases` = (bw, bb, [bi per manager])."""
+    manager's biases after every manager's inputs; `biases` = (bw, bb, [bi per manager]).
+    `skip_zero_weights`: no stores of all-zero weight rows (for a weight buffer known to be zero)."""
     bw, bb, bi = biases
     no = w_codes[0].shape[0]
     sizing = pack_config(
@@ -325,7 +327,8 @@ def pe_layer(
         words.append(write(pe_addr(pe, PE_CONFIGS[name]), manager))
         rows = w.reshape(-1, 16)  # (o, i, lane, k) in the weight buffer's order
         for r, row in enumerate(rows):
-            words.append(write(pe_addr(pe, PE_WEIGHT_OFFSET + 16 * (base_weight + r)), row))
+            if not (skip_zero_weights and not row.any()):
+                words.append(write(pe_addr(pe, PE_WEIGHT_OFFSET + 16 * (base_weight + r)), row))
         for o in range(no):
             words.append(write(pe_addr(pe, PE_INPUT_OFFSET + 16 * (bias_base + m * no + o)), b[o]))
         base_weight += rows.shape[0]

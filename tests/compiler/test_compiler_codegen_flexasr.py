@@ -8,6 +8,7 @@ import pytest
 
 from compiler.codegen import Where, flexasr
 from compiler.codegen.vta_schedule import TilingError
+from compiler.ir import semantics
 from compiler.numerics import flexasr as numerics
 from harness.ila_backend import IlaBackend
 from harness.runner import run_program
@@ -108,6 +109,24 @@ def test_meanpool_programs_match_their_references_on_the_ila(rng):
     assert y.shape == (2, 20, 1, 1)
     # four rounded pairwise means: a few mantissa steps from the exact mean
     np.testing.assert_allclose(y, x.mean(axis=(2, 3), keepdims=True), rtol=0.1, atol=0.02)
+
+
+@pytest.mark.parametrize("lead, hidden", [((1, 1), 64), ((3,), 32), ((2,), 160)], ids=["lm", "rows", "wide"])
+def test_lstm_cell_programs_match_their_references_on_the_ila(lead, hidden, rng):
+    gates = (rng.standard_normal((*lead, 4 * hidden)) * 2).astype(np.float32)
+    c = rng.standard_normal((*lead, hidden)).astype(np.float32)
+    lowered = flexasr.lstm_cell(gates, c, WHERE, "flex_lstm_h")
+    out = _on_ila(lowered.program)
+    for name, ref in lowered.program.references.items():
+        np.testing.assert_array_equal(out[name], ref, err_msg=name)
+    as_c = flexasr.lower("flex_lstm_c", [gates, c], (), WHERE)
+    np.testing.assert_array_equal(as_c.program.commands, lowered.program.commands)  # one Program, two results
+    h, c_next = lowered.decode(out), as_c.decode(out)
+    # the PLAN sigmoid (0.019) and tanh (0.038) plus AdaptivFloat rounding of h and c'
+    np.testing.assert_allclose(h, semantics.lstm_cell_h(gates, c), atol=0.07)
+    np.testing.assert_allclose(
+        c_next, semantics.lstm_cell_c(gates, c), atol=0.1 + 2.0**-4 * np.abs(c_next).max()
+    )
 
 
 def test_meanpool_needs_a_power_of_two_positions():
