@@ -32,6 +32,8 @@ class EvictionPool:
         self._size = np.zeros(64)
         self._last = np.zeros(64)
         self._dirty: set[Storage] = set()
+        self.scored = 0  # numerators computed by choose (a linear scan computes one per candidate)
+        self.candidates_seen = 0  # candidates choose ranked
 
     def __len__(self) -> int:
         return len(self.items)
@@ -97,6 +99,7 @@ class EvictionPool:
             if sample is None:
                 for s in self._dirty:
                     num[s.pool_index] = h.cached_numerator(s)
+                self.scored += len(self._dirty)
                 self._dirty.clear()
             else:
                 for i in sample:
@@ -104,8 +107,10 @@ class EvictionPool:
                     if s in self._dirty:
                         num[i] = h.cached_numerator(s)
                         self._dirty.discard(s)
+                        self.scored += 1
         rows = None if sample is None else np.array(sample)
         score = self._scores(h.kind, clock, n, rows)
+        self.candidates_seen += len(score)
         if score.min() == 0.0:  # a linear scan stops at the first zero
             pick = int(np.argmax(score == 0.0))
         else:

@@ -162,6 +162,13 @@ class Runtime(Liveness):
         finally:
             self._exit()
 
+    def hold_output(self, t: Tensor) -> None:
+        """Rematerialize t if needed and keep it resident for good (a result the caller reads)."""
+        self.materialize(t)
+        s = t.storage
+        s.pinned = True
+        self.pool.remove(s)
+
     def evict(self, t: Tensor) -> None:
         """Evict t's storage now (it must be resident, unpinned and not in use)."""
         s = t.storage
@@ -274,6 +281,8 @@ class Runtime(Liveness):
                 self._evict(victim, eager=False)
         finally:
             self.stats.search_time += time.perf_counter() - t0
+            self.stats.numerators_computed = self.pool.scored
+            self.stats.candidates_ranked = self.pool.candidates_seen
 
     def _choose(self) -> Storage | None:
         return self.pool.choose(self.clock, self.rng, self.sampling)

@@ -92,13 +92,26 @@ def simulate(
     ignore_small: bool = False,
     remat_limit: float | None = None,
     seed: int = 0,
+    outputs: str = "keep",
 ) -> SimResult:
-    """Replay trace under a heuristic and byte budget; OOM and thrashing become a status."""
+    """Replay trace under a heuristic and byte budget; OOM and thrashing become a status.
+
+    outputs="rematerialize" ends the replay as the DTR simulator's default output condition
+    does: every tensor still referenced (the step's results, e.g. parameter gradients) is
+    rematerialized if it was evicted, and kept resident, its recomputation counted. "keep"
+    stops at the last instruction, leaving evicted results evicted.
+    """
+    if outputs not in ("keep", "rematerialize"):
+        raise ValueError(f"outputs must be 'keep' or 'rematerialize', got {outputs!r}")
     h = make_heuristic(heuristic) if isinstance(heuristic, str) else heuristic
     rt = Runtime(budget, h, banishing=banishing, sampling=sampling, ignore_small=ignore_small,
                  remat_limit=remat_limit, seed=seed)
     try:
-        replay(trace, rt)
+        env = replay(trace, rt)
+        if outputs == "rematerialize":
+            for t in env.values():
+                if t.op is not None:
+                    rt.hold_output(t)
     except OutOfMemoryError as e:
         return SimResult(h.name, budget, "oom", rt.stats, str(e))
     except ThrashingError as e:

@@ -21,6 +21,8 @@ class RuntimeStats:
     bookkeeping_time: float = 0.0  # seconds in the runtime outside op execution, search included
     op_time: float = 0.0  # seconds spent executing ops (torch runtime only)
     remat_time: float = 0.0  # of which replays
+    numerators_computed: int = 0  # heuristic cost evaluations the eviction search made
+    candidates_ranked: int = 0  # pool entries it ranked (what a linear scan would evaluate)
 
     @property
     def total_compute(self) -> float:
