@@ -204,6 +204,7 @@ class CocotbBackend:
         self._retired = np.zeros(0, dtype=bool)
         self._cycle = 0
         self._dram_errors = 0
+        self.x_bits = 0  # X/Z bits the driver read as 0 in state since the reset (Icarus starts at X)
         self._failure: BaseException | None = None
         self._sock: socket.socket | None = None
         self._start(top)
@@ -275,6 +276,7 @@ class CocotbBackend:
             raise RuntimeError(f"the cocotb {self.simulator} simulation died ({exc}):\n{self._log_tail()}") from None
         self._cycle = int(reply.get("cycle", self._cycle))
         self._dram_errors = int(reply.get("dram_errors", self._dram_errors))
+        self.x_bits = int(reply.get("x_bits", 0))
         if "error" in reply:
             raise RuntimeError(f"cocotb driver, request {op!r}: {reply['error']}")
         return reply, payload

@@ -27,6 +27,7 @@ from typing import Any
 
 import cocotb
 import numpy as np
+from cocotb.handle import ArrayObject
 from cocotb.triggers import Timer
 
 from harness.cocotb_protocol import ProtocolError, recv, send
@@ -36,12 +37,17 @@ RESET_CYCLES = 4  # as the shim's kResetCycles
 BEAT_BYTES = 16
 
 
-def _to_int(value: Any) -> int:
+UNKNOWN = {"x_bits": 0}  # X/Z bits resolved to 0 in state reads since the last reset (reported to the harness)
+
+
+def _to_int(value: Any, count: bool = False) -> int:
     """A signal value as an unsigned int; X and Z bits read as 0 (the ILA has no unknown values)."""
     try:
         return int(value.to_unsigned()) if hasattr(value, "to_unsigned") else int(value)
     except ValueError:
         text = str(value).lower()
+        if count:
+            UNKNOWN["x_bits"] += sum(c not in "01" for c in text)
         return int("".join("1" if c == "1" else "0" for c in text), 2) if text else 0
 
 
@@ -114,6 +120,7 @@ class Driver:
         self.loaded_cmd = -1
         self.resp_due = None
         self.dram_errors = 0
+        UNKNOWN["x_bits"] = 0
 
     async def step(self) -> int:
         """One clock cycle; returns retire_valid sampled after the edge."""
@@ -190,9 +197,9 @@ class Driver:
         handle, info = self.state[name]
         rb = info["row_bytes"]
         if info["depth"] == 1 and not _is_array(handle):
-            return (_to_int(handle.value) & ((1 << (8 * rb)) - 1)).to_bytes(rb, "little")
+            return (_to_int(handle.value, True) & ((1 << (8 * rb)) - 1)).to_bytes(rb, "little")
         mask = (1 << (8 * rb)) - 1
-        return b"".join((_to_int(handle[i].value) & mask).to_bytes(rb, "little") for i in range(start, stop))
+        return b"".join((_to_int(handle[i].value, True) & mask).to_bytes(rb, "little") for i in range(start, stop))
 
     def load(self, path: str) -> None:
         program = Program.load(path)
@@ -203,7 +210,8 @@ class Driver:
 
 
 def _is_array(handle: Any) -> bool:
-    return hasattr(handle, "__getitem__") and hasattr(handle, "range")
+    """An unpacked array (a memory), as opposed to a vector (indexing a vector gives its bits)."""
+    return isinstance(handle, ArrayObject)
 
 
 async def _serve(driver: Driver, sock: socket.socket) -> None:
@@ -238,7 +246,7 @@ async def _serve(driver: Driver, sock: socket.socket) -> None:
                 reply = {"error": f"unknown request {op!r}"}
         except Exception as exc:  # the harness shows it; the simulation stays up for the next request
             reply = {"error": f"{type(exc).__name__}: {exc}"}
-        send(sock, {**reply, "cycle": driver.cycle, "dram_errors": driver.dram_errors}, payload)
+        send(sock, {**reply, "cycle": driver.cycle, "dram_errors": driver.dram_errors, **UNKNOWN}, payload)
 
 
 @cocotb.test()

@@ -67,3 +67,15 @@ def test_hlscnn_runs_the_same_on_every_backend():
     for backend, report in reports.items():
         assert report.passed, f"{backend}: {report.first.headline() if report.first else ''}"
     assert len({(r.retired, r.cycles) for r in reports.values()}) == 1
+
+
+@pytest.mark.slow
+def test_flexasr_reads_of_a_vector_register_agree_on_every_backend():
+    """FlexASR's RD puts a row into the 128-bit register `rdata` (a vector, not a memory: indexing it gives bits)."""
+    from testbenches.generate import GENERATORS
+
+    program = next(p for p in (make() for make in GENERATORS["flexasr"]) if p.name == "maxpool")
+    reports = {b: run_program(program, RunOptions(backend=b)) for b in BACKENDS}
+    for backend, report in reports.items():
+        assert report.passed, f"{backend}: {report.first.headline() if report.first else ''}"
+    assert len({(r.retired, r.cycles, r.comparisons) for r in reports.values()}) == 1
