@@ -26,16 +26,25 @@ class ProgressBackend:
         self.interval = interval
         self.retired = 0
         self._next_write = 0.0
+        if hasattr(inner, "run_batch"):  # the batched engine checks for it: offer it only when the inner has it
+            self.run_batch = self._run_batch
+
+    def _count(self, n: int) -> None:
+        self.retired += n
+        now = time.monotonic()
+        if now >= self._next_write or self.retired >= self.total:
+            self._next_write = now + self.interval
+            write_progress(self.path, self.retired, self.total)
 
     def next_retirement(self) -> Retire | None:
         r = self.inner.next_retirement()
-        if r is not None:
-            self.retired += 1
-            now = time.monotonic()
-            if now >= self._next_write:
-                self._next_write = now + self.interval
-                write_progress(self.path, self.retired, self.total)
+        self._count(0 if r is None else 1)
         return r
+
+    def _run_batch(self, *args: Any, **kwargs: Any) -> Any:
+        result = self.inner.run_batch(*args, **kwargs)  # type: ignore[attr-defined]
+        self._count(len(result[0]))  # (retirements, captured rows, hang)
+        return result
 
     def __getattr__(self, name: str) -> Any:  # the rest of the protocol (and extras) as the inner backend's
         return getattr(self.inner, name)
