@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.codegen import Where, flexasr
+from compiler.codegen import Where, compile_programs, flexasr
 from compiler.codegen.vta_schedule import TilingError
 from compiler.ir import semantics
 from compiler.numerics import flexasr as numerics
@@ -135,9 +135,28 @@ def test_meanpool_needs_a_power_of_two_positions():
 
 
 @pytest.mark.slow  # ~110 s when the FlexASR RTL (being extended) must be verilated again
-def test_a_compiled_linear_passes_in_lockstep_against_the_rtl(rng):
-    x, w, b = _operands(rng, 6, 40, 70)
-    program = flexasr.linear(x, w, b, WHERE).program
+@pytest.mark.parametrize("call", ["flex_linear", "flex_lstm_h"])
+def test_a_compiled_program_passes_in_lockstep_against_the_rtl(call, rng):
+    if call == "flex_linear":
+        program = flexasr.linear(*_operands(rng, 6, 40, 70), WHERE).program
+    else:
+        gates, c = (
+            rng.standard_normal((1, 128)).astype(np.float32),
+            rng.standard_normal((1, 32)).astype(np.float32),
+        )
+        program = flexasr.lstm_cell(gates, c, WHERE, call).program
     report = run_program(program)
     assert report.passed, report.first.headline() if report.first else ""
     assert report.retired == len(program)
+
+
+def test_make_compile_writes_flexasr_programs_that_load_and_match_on_the_ila(tmp_path):
+    out = compile_programs("transformer", tmp_path, "flexasr")
+    assert len(out.paths) == 9  # the transformer's flex_linear calls
+    for path in out.paths:
+        program = Program.load(path)
+        assert program.accelerator == "flexasr" and program.provenance["op"] == "flex_linear"
+        assert program.spans and all(s.model == "transformer" for s in program.spans)
+        outputs = _on_ila(program)
+        for name, ref in program.references.items():
+            np.testing.assert_array_equal(outputs[name], ref)

@@ -84,3 +84,24 @@ def test_convolutional_applications_on_the_hlscnn_ila_agree_with_fp32(app, min_t
     assert checked.source == "ila"
     assert checked.error.top1_agreement >= min_top1
     assert checked.error.relative_error < max_rel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "app, min_top1, max_rel",
+    # measured on 8 inputs with every FlexASR call (linear, mean pool, LSTM cell) a Program on the FlexASR ILA:
+    # 1.0/0.0559, 0.75/0.2404, 0.75/0.2434, 1.0/0.0254, 0.883/0.0531 (PLAN sigmoid/tanh), 1.0/0.0323
+    [
+        ("resnet20", 0.875, 0.08),
+        ("mobilenet_v2", 0.625, 0.3),
+        ("efficientnet_b0", 0.625, 0.3),
+        ("resmlp", 0.875, 0.04),
+        ("lstm_lm", 0.8, 0.08),
+        ("transformer", 0.875, 0.05),
+    ],
+)
+def test_every_application_on_the_flexasr_ila_agrees_with_fp32(app, min_top1, max_rel):
+    checked = validate(compile_application(app, "flexasr"))
+    assert checked.source == "ila"
+    assert checked.error.top1_agreement >= min_top1
+    assert checked.error.relative_error < max_rel
