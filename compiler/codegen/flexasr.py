@@ -1,14 +1,21 @@
-"""FlexASR codegen: an offloaded linear layer (flex_linear) or global mean pool (flex_meanpool) becomes one
-FlexASR Program of MMIO commands.
+"""FlexASR codegen: each offloaded FlexASR call (flex_linear, flex_meanpool, flex_lstm_c/h) becomes one
+FlexASR Program of MMIO commands whose outputs lie in the accelerator's buffers (it has no DRAM).
 
 Quantisation is `compiler.numerics.flexasr`'s per-tensor AdaptivFloat8 (the exponent window chosen from
 max |x|). The hardware's window is a 3-bit bias (0..7), so the host scales each operand by a power of two
 first (exact in AdaptivFloat) to land its ideal bias in 0..7, and the output by the product of the input
 scales: x and w quantise exactly as the emulated numerics do, and the output scale puts the result's
-peak in [16, 32), the top of the 20-bit activations' range. Linear: vectors of 16, outputs padded to a
-multiple of 4 PEs x 16 (each PE computes `no` output vectors), tiled over output vectors and timesteps
-to the buffers; every pass writes its own output block of the GB large buffer, which is the Program's
-output region. The reference is the PE's exact integer arithmetic (docs/flexasr.md), vectorised.
+peak in [16, 32), the top of the 20-bit activations' range.
+
+- Linear: vectors of 16, outputs padded to a multiple of 4 PEs x 16 (each PE computes `no` output
+  vectors), tiled over output vectors and timesteps to the buffers; every pass writes its own output
+  block of the GB large buffer, which is the Program's output region.
+- Mean pool: the H*W positions as timesteps, log2(H*W) layer-reduce means.
+- LSTM cell: the gates pass through the PE cores on identity weights; the activation units run the cell
+  (PLAN sigmoid and tanh, c in the act buffers). Gates cannot be rescaled (sigmoid is not linear), so
+  they use the bias their peak needs, clipped to 0..7.
+
+Each reference is the hardware's exact integer arithmetic (docs/flexasr.md), vectorised.
 """
 
 from __future__ import annotations
