@@ -32,6 +32,10 @@ AFTER = 2  # cycles traced after the divergence
 TIME_PER_CYCLE = 10  # ns per harness cycle in the trace
 PORTS = ("clk", "rst", "cmd_valid", "cmd_ready", "cmd_data", "busy")
 RETIRE = ("retire_valid", "retire_index")
+DRAM_PORT = (
+    "mem_req_valid", "mem_req_ready", "mem_req_we", "mem_req_addr", "mem_req_wdata", "mem_req_wstrb",
+    "mem_resp_valid", "mem_resp_data",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,9 @@ def gtkw_signals(fst: Path, top: str, refinement: dict, mismatch: Mismatch) -> l
         else:  # Verilator does not trace this memory (e.g. rows wider than 64 bits): show its ports
             ports = [full[n] for n, _ in names if n.startswith(scope + ".") and n.count(".") == scope.count(".") + 1]
             groups.append((f"{label} (differs): ports of {scope.removeprefix('TOP.')}", ports))
+    elif "harness" in entry:  # DRAM lives in the harness: show the RTL's DRAM port
+        dram = [full[f"{base}.{p}"] for p in DRAM_PORT if f"{base}.{p}" in full]
+        groups.append((f"{mismatch.state} (differs): DRAM port", dram))
     return groups
 
 

@@ -79,3 +79,28 @@ def test_flexasr_reads_of_a_vector_register_agree_on_every_backend():
     for backend, report in reports.items():
         assert report.passed, f"{backend}: {report.first.headline() if report.first else ''}"
     assert len({(r.retired, r.cycles, r.comparisons) for r in reports.values()}) == 1
+
+
+@pytest.mark.slow
+def test_a_store_bug_is_the_same_dram_mismatch_on_every_backend_and_its_waves_show_the_dram_port(tmp_path):
+    """The DRAM is served by each backend's own memory model (C++ shim, cocotb driver): strobes included."""
+    from harness_fixtures import plant
+
+    from harness.waves import wave_window
+
+    line = "mem_req_wstrb = ((16'd1 << (5'd1 << OUT_LOG)) - 16'd1) << offset;"
+    bug = "mem_req_wstrb = (((16'd1 << (5'd1 << OUT_LOG)) - 16'd1) >> 1) << offset;"  # the last byte is dropped
+    rtl = plant(tmp_path / "vta", "vta_store.v", line, bug)
+    program = programs.matmul(m=16, k=16, n=16, chunk_rows=8, config=SMALL)
+    firsts = {}
+    for backend in BACKENDS:
+        m = run_program(program, RunOptions(rtl_dir=rtl, backend=backend)).first
+        assert m is not None
+        firsts[backend] = (m.kind, m.index, m.state, m.element, m.ila_value, m.rtl_value, m.cycle)
+    assert firsts["verilator"][0] == "state" and firsts["verilator"][2] == "dram"
+    assert program_disasm(program, firsts["verilator"][1]).startswith("STORE")
+    assert firsts["cocotb"] == firsts["verilator"] == firsts["icarus"]
+    need_tool("fst2vcd")
+    window = wave_window(program, RunOptions(rtl_dir=rtl), m, 50, tmp_path / "waves")
+    text = window.gtkw.read_text()
+    assert "-dram (differs): DRAM port" in text and "TOP.vta_top.mem_req_wstrb[15:0]" in text
