@@ -31,7 +31,8 @@ class _Plan:
 
     start: int
     end: int
-    expected: list[tuple[int, str, int, int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # (index, state, lo, hi, rows or None for the whole window lo:hi, the ILA's values)
+    expected: list[tuple[int, str, int, int, np.ndarray | None, np.ndarray]] = field(default_factory=list)
     rejected: tuple[int, Exception] | None = None
     seconds: float = 0.0
 
@@ -41,6 +42,8 @@ def _plan(engine: Lockstep, start: int, stop: int, compared: set[str]) -> _Plan:
     t0 = time.perf_counter()
     plan = _Plan(start, stop)
     ila = engine.ila
+    state = ila.state
+    expected = plan.expected
     for i in range(start, stop):
         try:
             ila.execute(i)
@@ -49,13 +52,17 @@ def _plan(engine: Lockstep, start: int, stop: int, compared: set[str]) -> _Plan:
             break
         assert ila.last is not None
         for name, rows in ila.last.written.items():
-            if name in compared and rows.size:
-                lo, hi = (
-                    (int(rows[0]), int(rows[0]) + 1)
-                    if rows.size == 1
-                    else (int(rows.min()), int(rows.max()) + 1)
-                )
-                plan.expected.append((i, name, lo, hi, rows, ila.read(name, slice(lo, hi))[rows - lo]))
+            if name not in compared or not rows.size:
+                continue
+            if rows.size == 1:
+                lo = int(rows[0])
+                hi = lo + 1
+            else:
+                lo, hi = int(rows.min()), int(rows.max()) + 1
+            if hi - lo == rows.size:  # a contiguous block (the common case): compare the window as is
+                expected.append((i, name, lo, hi, None, state[name][lo:hi].copy()))
+            else:
+                expected.append((i, name, lo, hi, rows, state[name][rows]))
     plan.seconds = time.perf_counter() - t0
     return plan
 
@@ -117,6 +124,7 @@ def _check(
     engine: Lockstep, plan: _Plan, retirements: list, captured: list[np.ndarray], retired: np.ndarray
 ) -> bool:
     """Compare a batch's retirements with the plan; False when the run must stop."""
+    result = engine.result
     entries = iter(zip(plan.expected, captured, strict=True))
     entry = next(entries, None)
     for offset, r in enumerate(retirements):
@@ -140,8 +148,15 @@ def _check(
         engine.result.retire_order.append(r.index)
         engine.history.append((r.index, r.unit, r.cycle))
         while entry is not None and entry[0][0] == r.index:
-            (_, name, lo, _, rows, values), actual = entry
-            if engine._judge(name, r.index, values, actual[rows - lo], rows, "state"):
+            (_, name, lo, hi, rows, values), actual = entry
+            if rows is not None:
+                actual = actual[rows - lo]
+            if values.tobytes() == actual.tobytes():  # the common case, without a call
+                result.comparisons += 1
+                result.elements_compared += values.size
+            elif engine._judge(
+                name, r.index, values, actual, np.arange(lo, hi) if rows is None else rows, "state"
+            ):
                 return False
             entry = next(entries, None)
     return True
