@@ -9,6 +9,7 @@ region and an offset, with a clear error for an unmapped address.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,15 +90,16 @@ class AddressMap:
     def __init__(self, accelerator: str, regions: list[Region]):
         self.accelerator = accelerator
         self.regions = sorted(regions, key=lambda r: r.base)
+        self._bases = [r.base for r in self.regions]
         for a, b in zip(self.regions, self.regions[1:], strict=False):
             if a.base + a.size > b.base:
                 raise ValueError(f"{accelerator} address map: {a.name!r} overlaps {b.name!r}")
 
     def lookup(self, addr: int) -> tuple[Region, int]:
         """The region holding `addr` and the offset in it; DecodeError for an unmapped address."""
-        for region in self.regions:
-            if addr in region:
-                return region, addr - region.base
+        at = bisect.bisect_right(self._bases, addr) - 1  # the last region starting at or below addr
+        if at >= 0 and addr in self.regions[at]:
+            return self.regions[at], addr - self.regions[at].base
         raise DecodeError(
             "addr", f"{addr:#010x}", f"an address mapped by {self.accelerator} ({self.describe()})"
         )
