@@ -19,12 +19,11 @@ from compiler.codegen.vta_schedule import TilingError
 from ila_models import hlscnn_isa as isa
 from ila_models.hlscnn import ACT, DOT_SHIFT, WEIGHT
 from ila_models.hlscnn_isa import ENTRY_BYTES, LANES, HlscnnConfig
+from ila_models.hlscnn_program import CommandBuilder, blocked_activations, weight_vectors
 from ila_models.mmio import commands_array
-from ila_models.program import MemoryImage, OutputRegion, Program, Span
+from ila_models.program import OutputRegion, Program, Span
 
 OUTPUT = "Y"
-TRANSFER_BEATS = 8
-"""Beats per scratchpad transfer, as the HLSCNN generators use."""
 MAX_FILTERS = 248
 """kernel_num is 8 bits; tiles of filters stay whole output blocks of 8."""
 
@@ -54,30 +53,6 @@ def conv_reference(x: np.ndarray, w: np.ndarray, stride: tuple[int, int]) -> np.
     psum = ((psum + (1 << 31)) % (1 << 32)) - (1 << 31)
     shift = 16 - ACT.frac
     return np.clip((psum + (1 << (shift - 1))) >> shift, -(1 << 15), (1 << 15) - 1).astype(np.int16)
-
-
-class _Builder:
-    """MMIO commands and the SoC-memory image of one Program."""
-
-    def __init__(self, config: HlscnnConfig):
-        self.config = config
-        self.image = MemoryImage()
-        self.words: list[int] = []
-        self._length = -1
-
-    def cfg(self, name: str, value: int | None = None, **fields: int) -> None:
-        self.words.append(isa.cfg_write(name, value, **fields))
-
-    def transfer(self, spad: int, entry: int, soc_addr: int, entries: int, read: bool) -> None:
-        """Scratchpad <-> SoC memory, TRANSFER_BEATS beats at a time."""
-        for k in range(0, entries, TRANSFER_BEATS):
-            n = min(TRANSFER_BEATS, entries - k)
-            self.cfg("SocMemBaseAddr", soc_addr + ENTRY_BYTES * k)
-            if n != self._length:
-                self.cfg("SocMemRdWrLength", n)
-                self._length = n
-            op = isa.spad_read if read else isa.spad_write
-            self.words.append(op(self.config, spad, entry + k))
 
 
 def _filter_tile(out_chans: int, cb: int, taps: int, out_pixels: int, cfg: HlscnnConfig) -> int:
@@ -117,36 +92,19 @@ def conv2d(
     tile = _filter_tile(og, cb, kh * kw, rows * cols, cfg)
     taps = cb * kh * kw
 
-    b = _Builder(cfg)
+    b = CommandBuilder(cfg)
     spans = []
-    # weight vectors (filter, block, tap) of 8 lanes, zero past c
-    wv = np.zeros((o, cb * LANES, kh, kw), np.int16)
-    wv[:, :c] = qw
-    wv = wv.reshape(o, cb, LANES, kh, kw).transpose(0, 1, 3, 4, 2)
-    w_addr = b.image.place(np.ascontiguousarray(wv), ENTRY_BYTES)
+    w_addr = b.image.place(weight_vectors(qw), ENTRY_BYTES)
     out_addr = b.image.reserve(n * groups * ob * rows * cols * ENTRY_BYTES, ENTRY_BYTES)
     expected = np.zeros((n, groups, ob * LANES, rows, cols), np.int16)
     for image in range(n):
         for g in range(groups):
-            blocked = np.zeros((cb * LANES, in_rows, in_cols), np.int16)
-            blocked[:c] = qx[image, g * c : (g + 1) * c]
-            act = blocked.reshape(cb, LANES, in_rows, in_cols).transpose(0, 2, 3, 1).copy()
-            act_addr = b.image.place(act, ENTRY_BYTES)
+            act_addr = b.image.place(blocked_activations(act_channels(qx, image, g, c)), ENTRY_BYTES)
             for f0 in range(0, og, tile):
                 filters, first_filter = min(tile, og - f0), g * og + f0
                 start = len(b.words)
                 b.transfer(0, 0, w_addr + first_filter * taps * ENTRY_BYTES, filters * taps, read=False)
-                b.cfg("AccelConvActivationBaseAddr", act_addr)
-                b.cfg("AccelConvWeightsBaseAddr", 0)
-                b.cfg("AccelConvOutputsBaseAddr", 0)
-                b.cfg("AccelConvInputSizeConfig", cols=in_cols, rows=in_rows, chans=c)
-                b.cfg("AccelConvOutputSizeConfig", cols=cols, rows=rows, chans=filters)
-                b.cfg("AccelConvKernelSizeConfig", cols=kw, rows=kh, c_stride=sw, r_stride=sh)
-                b.cfg(
-                    "AccelConvChannelConfig", chan_bias=0, enable_bias=0, enable_relu=0, enable_accum=0,
-                    kernel_num=filters, enable_wb=1,
-                )  # fmt: skip
-                b.words.append(isa.trigger("AccelConvTrigger"))
+                b.conv_trigger(act_addr, 0, (c, in_rows, in_cols), (filters, rows, cols), (kh, kw), (sh, sw))
                 first_entry = ((image * groups + g) * ob + f0 // LANES) * rows * cols
                 b.transfer(1, 0, out_addr + first_entry * ENTRY_BYTES, _blocks(filters) * rows * cols, read=True)
                 group = f" group {g}" if groups > 1 else ""

@@ -19,11 +19,10 @@ import numpy as np
 from ila_models import hlscnn_isa as isa
 from ila_models.hlscnn import ACT, WEIGHT
 from ila_models.hlscnn_isa import ENTRY_BYTES, LANES, HlscnnConfig
+from ila_models.hlscnn_program import CommandBuilder, blocked_activations, weight_vectors
 from ila_models.mmio import commands_array
 from ila_models.program import MemoryImage, OutputRegion, Program, Span
 from testbenches.hlscnn import reference
-
-TRANSFER_BEATS = 8  # SocMemRdWrLength used for scratchpad transfers
 
 
 @dataclass(frozen=True)
@@ -42,47 +41,12 @@ class ConvLayer:
     accumulate_split: bool = False  # two triggers over the two halves of the input channels
 
 
-def _blocked(x: np.ndarray) -> np.ndarray:
-    """(C, H, W) -> (ceil(C/8), H, W, 8) int16, zero-filled lanes past C."""
-    c, h, w = x.shape
-    cb = -(-c // LANES)
-    out = np.zeros((cb * LANES, h, w), dtype=np.int16)
-    out[:c] = x
-    return out.reshape(cb, LANES, h, w).transpose(0, 2, 3, 1).copy()
-
-
-def _weight_vectors(w: np.ndarray) -> np.ndarray:
-    """OIHW -> (O, ceil(I/8), kh, kw, 8) zero-filled, the SPAD0 order of weight vectors."""
-    o, i, kh, kw = w.shape
-    cb = -(-i // LANES)
-    out = np.zeros((o, cb * LANES, kh, kw), dtype=w.dtype)
-    out[:, :i] = w
-    return out.reshape(o, cb, LANES, kh, kw).transpose(0, 1, 3, 4, 2).copy()
-
-
-class _Builder:
-    """Commands and the SoC-memory image of one Program."""
+class _Builder(CommandBuilder):
+    """Commands, the SoC-memory image and the spans of one generated Program."""
 
     def __init__(self, config: HlscnnConfig):
-        self.config = config
-        self.image = MemoryImage()
-        self.words: list[int] = []
+        super().__init__(config)
         self.spans: list[Span] = []
-        self._length = -1
-
-    def cfg(self, name: str, value: int | None = None, **fields: int) -> None:
-        self.words.append(isa.cfg_write(name, value, **fields))
-
-    def transfer(self, spad: int, entry: int, soc_addr: int, entries: int, read: bool) -> None:
-        """Scratchpad <-> SoC memory in TRANSFER_BEATS chunks."""
-        for k in range(0, entries, TRANSFER_BEATS):
-            n = min(TRANSFER_BEATS, entries - k)
-            self.cfg("SocMemBaseAddr", soc_addr + ENTRY_BYTES * k)
-            if n != self._length:
-                self.cfg("SocMemRdWrLength", n)
-                self._length = n
-            op = isa.spad_read if read else isa.spad_write
-            self.words.append(op(self.config, spad, entry + k))
 
     def load_weights(self, vectors: np.ndarray, entry: int) -> int:
         """Stage weight vectors in SoC memory and move them to SPAD0 at `entry`; entries used."""
@@ -147,20 +111,13 @@ def conv2d(layer: ConvLayer, config: HlscnnConfig | None = None, seed: int = 0, 
     wgt_entry = 0
     for g, (c0, c1) in enumerate(groups):
         last = g == len(groups) - 1
-        act_addr = b.image.place(_blocked(xp[c0:c1]), ENTRY_BYTES)
+        act_addr = b.image.place(blocked_activations(xp[c0:c1]), ENTRY_BYTES)
         start = len(b.words)
-        entries = b.load_weights(_weight_vectors(w[:, c0:c1]), wgt_entry)
-        b.cfg("AccelConvActivationBaseAddr", act_addr)
-        b.cfg("AccelConvWeightsBaseAddr", wgt_entry)
-        b.cfg("AccelConvOutputsBaseAddr", 0)
-        b.cfg("AccelConvInputSizeConfig", cols=in_cols, rows=in_rows, chans=c1 - c0)
-        b.cfg("AccelConvOutputSizeConfig", cols=out_cols, rows=out_rows, chans=layer.out_chans)
-        b.cfg("AccelConvKernelSizeConfig", cols=kw, rows=kh, c_stride=sw, r_stride=sh)
-        b.cfg(
-            "AccelConvChannelConfig", chan_bias=bias, enable_bias=int(layer.bias and last),
-            enable_relu=int(layer.relu and last), enable_accum=int(g > 0), kernel_num=layer.out_chans, enable_wb=1,
+        entries = b.load_weights(weight_vectors(w[:, c0:c1]), wgt_entry)
+        b.conv_trigger(
+            act_addr, wgt_entry, (c1 - c0, in_rows, in_cols), (layer.out_chans, out_rows, out_cols), (kh, kw),
+            (sh, sw), chan_bias=bias, bias=layer.bias and last, relu=layer.relu and last, accumulate=g > 0,
         )  # fmt: skip
-        b.words.append(isa.trigger("AccelConvTrigger"))
         b.spans.append(Span(start, len(b.words), "generated", f"conv group {g}", f"conv2d ch {c0}..{c1}"))
         expected = reference.conv2d(
             xp[c0:c1], w16[:, c0:c1], (sh, sw),
@@ -223,8 +180,8 @@ def fc(batch: int = 2, in_features: int = 40, out_features: int = 20, config: Hl
     bias, threshold = _act(0.5), _act(3.0)
     b = _Builder(config)
     # activations as a (batch rows x 1 col) image of in_features channels
-    act_addr = b.image.place(_blocked(x.T[:, :, None]), ENTRY_BYTES)
-    b.load_weights(_weight_vectors(w[:, :, None, None]), 0)
+    act_addr = b.image.place(blocked_activations(x.T[:, :, None]), ENTRY_BYTES)
+    b.load_weights(weight_vectors(w[:, :, None, None]), 0)
     start = len(b.words)
     b.cfg("AccelFCActivationBase", act_addr)
     b.cfg("AccelFCWeightsBase", 0)
@@ -271,7 +228,7 @@ def conv_then_reduce(config: HlscnnConfig | None = None, seed: int = 1) -> Progr
     b.words.append(isa.trigger("AccelReductionTrigger"))
     b.spans = [*conv.spans, Span(start, len(b.words), "generated", "pool", "sum over positions")]
     out_addr = b.image.reserve(ENTRY_BYTES, ENTRY_BYTES)
-    b._length = -1
+    b.forget_length()
     b.transfer(1, 100, out_addr, 1, read=True)
     ref = reference.reduction(ref_conv, bias).reshape(1, LANES)
     return b.program(
