@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.codegen import Where, compile_programs, flexasr
+from compiler.codegen import Where, compile_programs, flexasr, flexasr_linear
 from compiler.codegen.vta_schedule import TilingError
 from compiler.ir import semantics
 from compiler.numerics import flexasr as numerics
@@ -81,7 +81,7 @@ def test_leading_axes_are_timesteps_and_spans_name_model_layer_op(rng):
 
 
 def test_outputs_and_timesteps_are_tiled_to_the_buffers(rng, monkeypatch):
-    monkeypatch.setattr(flexasr, "MAX_OUT_VECTORS", 1)  # one output vector per PE per pass
+    monkeypatch.setattr(flexasr_linear, "MAX_OUT_VECTORS", 1)  # one output vector per PE per pass
     x, w, b = _operands(rng, 40, 32, 130)
     lowered = flexasr.linear(x, w, b, WHERE)
     ops = [s.op for s in lowered.program.spans]
