@@ -263,6 +263,16 @@ ACT_INPE, ACT_OUTGB = 0x30, 0x40
 output through unchanged (a linear layer)."""
 
 
+def gb_config(name: str, **values: int) -> int:
+    """The write of GB configuration beat `name` (fields as in `pack_config`)."""
+    return write(gb_addr(GB_CONFIGS[name]), pack_config(name, **values))
+
+
+def gb_start(op: str) -> int:
+    """The write that starts GB operation `op` (gb_control, layer_reduce, layer_norm, ...)."""
+    return write(gb_addr(GB_STARTS[op]), 0)
+
+
 def timestep_rows(base: int, nv: int, t: int) -> np.ndarray:
     """Large-buffer rows of the `nv` vectors of timestep `t` of a block at `base` (grouped by 16 timesteps)."""
     return base + (t // 16) * 16 * nv + (t % 16) + 16 * np.arange(nv)

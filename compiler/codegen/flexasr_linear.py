@@ -146,14 +146,14 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray, where: Where) -> Lowered
                     skip_zero_weights=(ti, oi) == (0, 0),  # the weight buffers start zero
                 )
             out_base = x_rows + (ti * n_o + oi) * pass_rows
-            words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["mem_mngr_large"]), isa.pack_config(
+            words.append(isa.gb_config(
                 "mem_mngr_large", num_vector_0=ni, base_large_0=0, num_vector_1=out_vectors, base_large_1=out_base,
-            )))  # fmt: skip
-            words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["gb_control"]), isa.pack_config(
+            ))  # fmt: skip
+            words.append(isa.gb_config(
                 "gb_control", is_valid=1, mode=0, is_rnn=0, memory_index_1=0, memory_index_2=1,
                 num_vector_1=ni, num_vector_2=out_vectors, num_timestep_1=t1 - t0,
-            )))  # fmt: skip
-            words.append(isa.write(isa.gb_addr(isa.GB_STARTS["gb_control"]), 0))
+            ))  # fmt: skip
+            words.append(isa.gb_start("gb_control"))
             op = f"linear timesteps {t0}..{t1} outputs {f0}..{min(n, f0 + out_vectors * LANES)}"
             spans.append(Span(start, len(words), where.model, where.layer, op))
             tile = np.zeros((groups * 16, out_vectors * LANES), np.uint8)

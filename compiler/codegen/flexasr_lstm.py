@@ -120,15 +120,15 @@ def lstm_cell(gates: np.ndarray, c: np.ndarray, where: Where, op: str = "flex_ls
             words.append(
                 isa.write(isa.pe_addr(p, isa.PE_CONFIGS["act_mngr"]), isa.pack_config("act_mngr", **act))
             )
-        words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["mem_mngr_large"]), isa.pack_config(
+        words.append(isa.gb_config(
             "mem_mngr_large", num_vector_0=ni, base_large_0=x_base, num_vector_1=NUM_PES * per_pe,
             base_large_1=out_base,
-        )))  # fmt: skip
-        words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["gb_control"]), isa.pack_config(
+        ))  # fmt: skip
+        words.append(isa.gb_config(
             "gb_control", is_valid=1, mode=0, is_rnn=0, memory_index_1=0, memory_index_2=1,
             num_vector_1=ni, num_vector_2=NUM_PES * per_pe, num_timestep_1=1,
-        )))  # fmt: skip
-        words.append(isa.write(isa.gb_addr(isa.GB_STARTS["gb_control"]), 0))
+        ))  # fmt: skip
+        words.append(isa.gb_start("gb_control"))
         spans.append(Span(start, len(words), where.model, where.layer, f"lstm cell row {r}"))
     # H: per row, timestep 0 of its output block (vector j at row 16 j); C{p}: act rows r * per_pe + jj
     h_region = np.zeros((rows, NUM_PES * per_pe, 16, LANES), np.uint8)

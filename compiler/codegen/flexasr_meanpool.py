@@ -58,15 +58,13 @@ def meanpool(x: np.ndarray, where: Where) -> Lowered:
     for image in range(n):
         base = image * rows
         start = len(words)
-        words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["mem_mngr_large"]), isa.pack_config(
-            "mem_mngr_large", num_vector_0=nv, base_large_0=base,
-        )))  # fmt: skip
+        words.append(isa.gb_config("mem_mngr_large", num_vector_0=nv, base_large_0=base))
         isa.store_timesteps(words, codes[image], base)
         for p in range(passes):
-            words.append(isa.write(isa.gb_addr(isa.GB_CONFIGS["layer_reduce"]), isa.pack_config(
+            words.append(isa.gb_config(
                 "layer_reduce", is_valid=1, mode=1, memory_index_1=0, num_vector_1=nv, num_timestep_1=hw >> p,
-            )))  # fmt: skip
-            words.append(isa.write(isa.gb_addr(isa.GB_STARTS["layer_reduce"]), 0))
+            ))  # fmt: skip
+            words.append(isa.gb_start("layer_reduce"))
         spans.append(Span(start, len(words), where.model, where.layer, f"meanpool image {image}"))
         # every pass leaves the timesteps it does not write: the final block holds each pass's tail
         block = np.zeros((-(-hw // 16) * 16, nv, LANES), np.uint8)

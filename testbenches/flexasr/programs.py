@@ -28,10 +28,6 @@ LSTM_ACT_PROGRAM = bytes.fromhex(
 )  # authors' LSTM cell
 
 
-_store_timesteps = isa.store_timesteps
-_read_timesteps = isa.read_timesteps
-
-
 def _program(
     name: str, words: list[int], spans: list[Span], seed: int, reference: str, **extra: object
 ) -> Program:
@@ -52,8 +48,12 @@ def _program(
     )
 
 
-_pe_layer = isa.pe_layer
-_blocks = isa.weight_blocks
+def _start_and_read(words: list[int], op: str, base: int, vectors: int, timesteps: int, layer: str, name: str) -> Span:
+    """Append the start of GB operation `op` and the reads of its result block; the span of both."""
+    start = len(words)
+    words.append(isa.gb_start(op))
+    isa.read_timesteps(words, base, vectors, timesteps)
+    return Span(start, len(words), "generated", layer, name)
 
 
 def linear(timesteps: int = 4, in_vectors: int = 4, out_vectors_per_pe: int = 2, seed: int = 0) -> Program:
@@ -69,18 +69,9 @@ def linear(timesteps: int = 4, in_vectors: int = 4, out_vectors_per_pe: int = 2,
     no = out_vectors_per_pe
     out_base = 16 * 16 * in_vectors * (1 + (timesteps - 1) // 16)
     words.append(
-        isa.write(
-            isa.gb_addr(0x00400010),
-            isa.pack_config(
-                "mem_mngr_large",
-                num_vector_0=in_vectors,
-                base_large_0=0,
-                num_vector_1=4 * no,
-                base_large_1=out_base,
-            ),
-        )
+        isa.gb_config("mem_mngr_large", num_vector_0=in_vectors, base_large_0=0, num_vector_1=4 * no, base_large_1=out_base)
     )
-    _store_timesteps(words, xc.reshape(timesteps, in_vectors, 16), 0)
+    isa.store_timesteps(words, xc.reshape(timesteps, in_vectors, 16), 0)
     for pe in range(4):
         act = {
             "is_valid": 1,
@@ -90,32 +81,15 @@ def linear(timesteps: int = 4, in_vectors: int = 4, out_vectors_per_pe: int = 2,
             "output_addr_base": pe * no,
         }
         bias_codes = bc[pe * no * 16 : (pe + 1) * no * 16].reshape(no, 16)
-        _pe_layer(
-            words, pe, [_blocks(wc, pe, no)], [bias_codes], (bw, bb, [bx]), act, bytes([0x30, 0x40]), False
+        isa.pe_layer(
+            words, pe, [isa.weight_blocks(wc, pe, no)], [bias_codes], (bw, bb, [bx]), act, bytes([0x30, 0x40]), False
         )
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00700010),
-            isa.pack_config(
-                "gb_control",
-                is_valid=1,
-                mode=0,
-                is_rnn=0,
-                memory_index_1=0,
-                memory_index_2=1,
-                num_vector_1=in_vectors,
-                num_vector_2=4 * no,
-                num_timestep_1=timesteps,
-            ),
-        )
-    )
-    start = len(words)
-    words.append(isa.write(isa.gb_addr(0x10), 0))
-    _read_timesteps(words, out_base, 4 * no, timesteps)
-    spans = [
-        Span(0, start, "generated", "linear", "setup"),
-        Span(start, len(words), "generated", "linear", "dense"),
-    ]
+    words.append(isa.gb_config(
+        "gb_control", is_valid=1, mode=0, is_rnn=0, memory_index_1=0, memory_index_2=1, num_vector_1=in_vectors,
+        num_vector_2=4 * no, num_timestep_1=timesteps,
+    ))  # fmt: skip
+    run = _start_and_read(words, "gb_control", out_base, 4 * no, timesteps, "linear", "dense")
+    spans = [Span(0, run.start, "generated", "linear", "setup"), run]
     return _program("linear", words, spans, seed, "gb_control", output_bias=bo)  # fmt: skip
 
 
@@ -141,18 +115,9 @@ def lstm(timesteps: int = 4, in_vectors: int = 2, seed: int = 0) -> Program:
     words: list[int] = []
     out_base = 16 * 16 * in_vectors * (1 + (timesteps - 1) // 16)
     words.append(
-        isa.write(
-            isa.gb_addr(0x00400010),
-            isa.pack_config(
-                "mem_mngr_large",
-                num_vector_0=in_vectors,
-                base_large_0=0,
-                num_vector_1=4,
-                base_large_1=out_base,
-            ),
-        )
+        isa.gb_config("mem_mngr_large", num_vector_0=in_vectors, base_large_0=0, num_vector_1=4, base_large_1=out_base)
     )
-    _store_timesteps(words, xc.reshape(timesteps, in_vectors, 16), 0)
+    isa.store_timesteps(words, xc.reshape(timesteps, in_vectors, 16), 0)
 
     def per_pe(mat: np.ndarray, pe: int) -> np.ndarray:
         # PyTorch order (i, f, g, o) -> the micro-program's (i, g, f, o), the PE's 16 units of each
@@ -174,39 +139,22 @@ def lstm(timesteps: int = 4, in_vectors: int = 2, seed: int = 0) -> Program:
             "buffer_addr_base": 0,
             "output_addr_base": pe,
         }
-        _pe_layer(
+        isa.pe_layer(
             words,
             pe,
-            [_blocks(wi, 0, 4), _blocks(wh, 0, 4)],
+            [isa.weight_blocks(wi, 0, 4), isa.weight_blocks(wh, 0, 4)],
             [bi_, bh_],
             (bw, bb, [bx, bh]),
             act,
             LSTM_ACT_PROGRAM,
             True,
         )
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00700010),
-            isa.pack_config(
-                "gb_control",
-                is_valid=1,
-                mode=0,
-                is_rnn=1,
-                memory_index_1=0,
-                memory_index_2=1,
-                num_vector_1=in_vectors,
-                num_vector_2=4,
-                num_timestep_1=timesteps,
-            ),
-        )
-    )
-    start = len(words)
-    words.append(isa.write(isa.gb_addr(0x10), 0))
-    _read_timesteps(words, out_base, 4, timesteps)
-    spans = [
-        Span(0, start, "generated", "lstm", "setup"),
-        Span(start, len(words), "generated", "lstm", "lstm"),
-    ]
+    words.append(isa.gb_config(
+        "gb_control", is_valid=1, mode=0, is_rnn=1, memory_index_1=0, memory_index_2=1, num_vector_1=in_vectors,
+        num_vector_2=4, num_timestep_1=timesteps,
+    ))  # fmt: skip
+    run = _start_and_read(words, "gb_control", out_base, 4, timesteps, "lstm", "lstm")
+    spans = [Span(0, run.start, "generated", "lstm", "setup"), run]
     return _program("lstm", words, spans, seed, "gb_control", output_bias=bh)  # fmt: skip
 
 
@@ -215,25 +163,12 @@ def maxpool(timesteps: int = 8, vectors: int = 4, seed: int = 0) -> Program:
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (timesteps, vectors, 16))
     codes = af.encode(x, af.best_bias(x))
-    words = [isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=vectors))]
-    _store_timesteps(words, codes, 0)
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00800010),
-            isa.pack_config(
-                "layer_reduce",
-                is_valid=1,
-                mode=0,
-                memory_index_1=0,
-                num_vector_1=vectors,
-                num_timestep_1=timesteps,
-            ),
-        )
-    )
-    start = len(words)
-    words.append(isa.write(isa.gb_addr(0x20), 0))
-    _read_timesteps(words, 0, vectors, timesteps // 2)
-    spans = [Span(start, len(words), "generated", "maxpool", "max_pool1d")]
+    words = [isa.gb_config("mem_mngr_large", num_vector_0=vectors)]
+    isa.store_timesteps(words, codes, 0)
+    words.append(isa.gb_config(
+        "layer_reduce", is_valid=1, mode=0, memory_index_1=0, num_vector_1=vectors, num_timestep_1=timesteps,
+    ))  # fmt: skip
+    spans = [_start_and_read(words, "layer_reduce", 0, vectors, timesteps // 2, "maxpool", "max_pool1d")]
     return _program("maxpool", words, spans, seed, "layer_reduce")  # fmt: skip
 
 
@@ -243,35 +178,17 @@ def layer_norm(timesteps: int = 4, vectors: int = 4, seed: int = 0) -> Program:
     x = rng.normal(0.0, 0.3, (timesteps, vectors, 16))
     gamma, beta = rng.uniform(0.5, 1.5, (vectors, 16)), rng.uniform(-0.2, 0.2, (vectors, 16))
     b1, b3, b4 = 6, af.best_bias(gamma), af.best_bias(beta)  # bias 6 reaches 1.94: normalized values
-    words = [isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=vectors))]
-    _store_timesteps(words, af.encode(x, b1), 0)
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00400020), isa.pack_config("mem_mngr_small", base_small_5=0, base_small_6=vectors)
-        )
-    )
+    words = [isa.gb_config("mem_mngr_large", num_vector_0=vectors)]
+    isa.store_timesteps(words, af.encode(x, b1), 0)
+    words.append(isa.gb_config("mem_mngr_small", base_small_5=0, base_small_6=vectors))
     for v in range(vectors):
         words.append(isa.write(isa.gb_addr(0x00600000 + 16 * v), af.encode(gamma[v], b3)))
         words.append(isa.write(isa.gb_addr(0x00600000 + 16 * (vectors + v)), af.encode(beta[v], b4)))
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00900010),
-            isa.pack_config(
-                "layer_norm",
-                is_valid=1,
-                memory_index_1=0,
-                num_vector_1=vectors,
-                num_timestep_1=timesteps,
-                adpbias_1=b1,
-                adpbias_3=b3,
-                adpbias_4=b4,
-            ),
-        )
-    )
-    start = len(words)
-    words.append(isa.write(isa.gb_addr(0x30), 0))
-    _read_timesteps(words, 0, vectors, timesteps)
-    spans = [Span(start, len(words), "generated", "layer_norm", "layer_norm")]
+    words.append(isa.gb_config(
+        "layer_norm", is_valid=1, memory_index_1=0, num_vector_1=vectors, num_timestep_1=timesteps,
+        adpbias_1=b1, adpbias_3=b3, adpbias_4=b4,
+    ))  # fmt: skip
+    spans = [_start_and_read(words, "layer_norm", 0, vectors, timesteps, "layer_norm", "layer_norm")]
     return _program("layer_norm", words, spans, seed, "layer_norm", output_bias=b1)  # fmt: skip
 
 
@@ -284,31 +201,18 @@ def attention(timesteps: int = 8, vectors: int = 2, seed: int = 0) -> Program:
     b1, b2 = af.best_bias(keys), af.best_bias(query)
     b3, b4 = 3, b1  # weights in [0, 1] (bias 3 reaches 1.94); the context is a convex mix of the keys
     words = [
-        isa.write(isa.gb_addr(0x00400010), isa.pack_config("mem_mngr_large", num_vector_0=vectors)),
-        isa.write(isa.gb_addr(0x00400020), isa.pack_config("mem_mngr_small", base_small_2=8)),
+        isa.gb_config("mem_mngr_large", num_vector_0=vectors),
+        isa.gb_config("mem_mngr_small", base_small_2=8),
     ]
-    _store_timesteps(words, af.encode(keys, b1), 0)
+    isa.store_timesteps(words, af.encode(keys, b1), 0)
     for v in range(vectors):
         words.append(isa.write(isa.gb_addr(0x00600000 + 16 * (8 + v)), af.encode(query[v], b2)))
-    words.append(
-        isa.write(
-            isa.gb_addr(0x00B00010),
-            isa.pack_config(
-                "attention",
-                is_valid=1,
-                memory_index_1=0,
-                memory_index_2=2,
-                num_vector_1=vectors,
-                num_timestep_1=timesteps,
-                adpbias_1=b1,
-                adpbias_2=b2,
-                adpbias_3=b3,
-                adpbias_4=b4,
-            ),
-        )
-    )
+    words.append(isa.gb_config(
+        "attention", is_valid=1, memory_index_1=0, memory_index_2=2, num_vector_1=vectors, num_timestep_1=timesteps,
+        adpbias_1=b1, adpbias_2=b2, adpbias_3=b3, adpbias_4=b4,
+    ))  # fmt: skip
     start = len(words)
-    words.append(isa.write(isa.gb_addr(0x50), 0))
+    words.append(isa.gb_start("attention"))
     for row in range(8, 8 + 2 * vectors + (timesteps + 15) // 16):
         words.append(isa.read(isa.gb_addr(0x00600000 + 16 * row)))
     spans = [Span(start, len(words), "generated", "attention", "attention")]
