@@ -18,7 +18,8 @@ from ila_models import flexasr_gb as gb
 from ila_models import flexasr_isa as isa
 from ila_models.flexasr_isa import FlexCommand
 from ila_models.language import DecodeError, IlaModel, Instruction, State, StateVar, Update
-from ila_models.program import Program
+from ila_models.mmio import commands_array
+from ila_models.program import OutputRegion, Program, Span
 
 ISA_VERSION = "flexasr-1"
 PE_BUFFER_SIZES = {"weight": isa.PE_WEIGHT_VECTORS, "input": isa.PE_INPUT_VECTORS, "act": isa.PE_ACT_VECTORS}
@@ -195,6 +196,31 @@ def build_model() -> IlaModel:
 
 
 _MODEL: IlaModel | None = None
+
+
+def program(
+    name: str,
+    words: list[int],
+    spans: list[Span],
+    provenance: dict[str, Any],
+    memories: dict[str, np.ndarray] | None = None,
+    outputs: list[OutputRegion] | None = None,
+    references: dict[str, np.ndarray] | None = None,
+) -> Program:
+    """A FlexASR Program of MMIO command `words` (FlexASR has no configuration and no DRAM: `memories`
+    are only the buffers its output regions lie in)."""
+    return Program(
+        accelerator="flexasr",
+        isa_version=ISA_VERSION,
+        config={},
+        commands=commands_array(words),
+        memories=memories or {},
+        outputs=outputs or [],
+        references=references or {},
+        provenance=provenance,
+        spans=spans,
+        name=name,
+    )
 
 
 def model_for(program: Program) -> IlaModel:

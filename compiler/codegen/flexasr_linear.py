@@ -20,13 +20,13 @@ from compiler.codegen.flexasr_operands import (
     output_memory,
     pad,
     peak,
-    program,
     vectors,
 )
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.vta_schedule import TilingError
 from compiler.numerics import flexasr as numerics
 from ila_models import adaptivfloat as af
+from ila_models import flexasr as flexasr_ila
 from ila_models import flexasr_isa as isa
 from ila_models.flexasr_isa import LANES, NUM_PES
 from ila_models.program import OutputRegion, Span
@@ -159,11 +159,10 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray, where: Where) -> Lowered
             tile = np.zeros((groups * 16, out_vectors * LANES), np.uint8)
             tile[: t1 - t0] = ref_codes[t0:t1, f0 : f0 + out_vectors * LANES]
             ref[ti, oi] = tile.reshape(groups, 16, out_vectors, LANES).transpose(0, 2, 1, 3)
-    prog = program(
+    prog = flexasr_ila.program(
+        f"{where.model}_{where.layer}",
         words,
-        output_memory(),
-        [OutputRegion(OUTPUT, "gb_large", 16 * x_rows, "uint8", ref.shape)],
-        {OUTPUT: ref},
+        spans,
         where.provenance(
             "flex_linear",
             x=list(x.shape),
@@ -172,8 +171,9 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray, where: Where) -> Lowered
             scale_w=sw,
             adpfloat_bias=dict(zip(("x", "w", "b", "y"), biases, strict=True)),
         ),
-        spans,
-        where,
+        memories=output_memory(),
+        outputs=[OutputRegion(OUTPUT, "gb_large", 16 * x_rows, "uint8", ref.shape)],
+        references={OUTPUT: ref},
     )
 
     def decode(out: dict[str, np.ndarray]) -> np.ndarray:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.codegen.flexasr_operands import ACT_FRAC, MAX_IN_VECTORS, output_memory, program, saturate
+from compiler.codegen.flexasr_operands import ACT_FRAC, MAX_IN_VECTORS, output_memory, saturate
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.vta_schedule import TilingError
 from compiler.numerics import flexasr as numerics
 from ila_models import adaptivfloat as af
+from ila_models import flexasr as flexasr_ila
 from ila_models import flexasr_isa as isa
 from ila_models import flexasr_pe
 from ila_models.flexasr_isa import LANES, NUM_PES
@@ -143,16 +144,14 @@ def lstm_cell(gates: np.ndarray, c: np.ndarray, where: Where, op: str = "flex_ls
         memories[f"pe{p}_act"] = np.zeros((isa.PE_ACT_VECTORS, LANES), np.uint8)
         outputs.append(OutputRegion(f"C{p}", f"pe{p}_act", 0, "uint8", c_region.shape))
         references[f"C{p}"] = c_region
-    prog = program(
+    prog = flexasr_ila.program(
+        f"{where.model}_{where.layer}",
         words,
-        memories,
-        outputs,
-        references,
-        where.provenance(
-            op, gates=list(gates.shape), c=list(c.shape), adpfloat_bias={"gates": bi, "act": bc}
-        ),
         spans,
-        where,
+        where.provenance(op, gates=list(gates.shape), c=list(c.shape), adpfloat_bias={"gates": bi, "act": bc}),
+        memories=memories,
+        outputs=outputs,
+        references=references,
     )
 
     def decode(out: dict[str, np.ndarray]) -> np.ndarray:

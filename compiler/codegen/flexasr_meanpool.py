@@ -12,12 +12,12 @@ from compiler.codegen.flexasr_operands import (
     output_memory,
     pad,
     peak,
-    program,
     vectors,
 )
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.vta_schedule import TilingError
 from ila_models import adaptivfloat as af
+from ila_models import flexasr as flexasr_ila
 from ila_models import flexasr_isa as isa
 from ila_models.flexasr_isa import LANES
 from ila_models.program import OutputRegion, Span
@@ -73,14 +73,14 @@ def meanpool(x: np.ndarray, where: Where) -> Lowered:
             m = hw >> p
             block[: m // 2] = meanpool_reference(block[:m], 1)
         ref[image] = block.reshape(-1, 16, nv, LANES).transpose(0, 2, 1, 3).reshape(rows, LANES)
-    prog = program(
+    prog = flexasr_ila.program(
+        f"{where.model}_{where.layer}",
         words,
-        output_memory(),
-        [OutputRegion(OUTPUT, "gb_large", 0, "uint8", ref.shape)],
-        {OUTPUT: ref},
-        where.provenance("flex_meanpool", x=list(x.shape), scale_x=scale, adpfloat_bias=bias),
         spans,
-        where,
+        where.provenance("flex_meanpool", x=list(x.shape), scale_x=scale, adpfloat_bias=bias),
+        memories=output_memory(),
+        outputs=[OutputRegion(OUTPUT, "gb_large", 0, "uint8", ref.shape)],
+        references={OUTPUT: ref},
     )
 
     def decode(out: dict[str, np.ndarray]) -> np.ndarray:

@@ -1,18 +1,14 @@
 """FlexASR codegen's operand handling, shared by the linear, mean-pool and LSTM-cell builders:
 the activation formats, power-of-two exponents of peaks, padding to 16-lane vectors, the Program's
-output memory and the common Program header."""
+output memory."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from compiler.codegen.lowered import Where
 from ila_models import adaptivfloat as af
-from ila_models import flexasr as flexasr_ila
 from ila_models import flexasr_isa as isa
 from ila_models.flexasr_isa import LANES
-from ila_models.mmio import commands_array
-from ila_models.program import OutputRegion, Program, Span
 
 OUTPUT = "Y"
 ACT_BITS, ACT_FRAC, ACCUM_BITS = 20, 14, 32
@@ -51,27 +47,3 @@ def fixed(codes: np.ndarray, bias: int) -> np.ndarray:
 
 def saturate(x: np.ndarray) -> np.ndarray:
     return np.clip(x, -(1 << (ACT_BITS - 1)), (1 << (ACT_BITS - 1)) - 1)
-
-
-def program(
-    words: list[int],
-    memories: dict[str, np.ndarray],
-    outputs: list[OutputRegion],
-    references: dict[str, np.ndarray],
-    provenance: dict,
-    spans: list[Span],
-    where: Where,
-) -> Program:
-    """A FlexASR Program of MMIO `words` (FlexASR has no DRAM: its outputs lie in declared buffers)."""
-    return Program(
-        accelerator="flexasr",
-        isa_version=flexasr_ila.ISA_VERSION,
-        config={},
-        commands=commands_array(words),
-        memories=memories,
-        outputs=outputs,
-        references=references,
-        provenance=provenance,
-        spans=spans,
-        name=f"{where.model}_{where.layer}",
-    )

@@ -18,7 +18,6 @@ import numpy as np
 
 from ila_models import flexasr
 from ila_models import flexasr_isa as isa
-from ila_models.mmio import commands_array
 from ila_models.program import Program, Span
 
 ALU_OPS = (0x7, 0x8, 0x9, 0xA, 0xB, 0xC, 0xD)  # COPY EADD EMUL SIGM TANH RELU ONEX
@@ -37,16 +36,8 @@ def _codes(rng: np.random.Generator, n: int, max_exp: int = 7) -> np.ndarray:
 
 
 def _program(name: str, words: list[int], spans: list[Span], seed: int) -> Program:
-    return Program(
-        accelerator="flexasr",
-        isa_version=flexasr.ISA_VERSION,
-        config={},
-        commands=commands_array(words),
-        memories={},
-        provenance={"generator": f"testbenches.flexasr.coverage.{name}", "seed": seed},
-        spans=spans,
-        name=f"{name}_s{seed}",
-    )
+    provenance = {"generator": f"testbenches.flexasr.coverage.{name}", "seed": seed}
+    return flexasr.program(f"{name}_s{seed}", words, spans, provenance)
 
 
 def _gb_write(words: list[int], offset: int, data: np.ndarray | bytes) -> None:

@@ -18,7 +18,6 @@ import numpy as np
 from ila_models import adaptivfloat as af
 from ila_models import flexasr
 from ila_models import flexasr_isa as isa
-from ila_models.mmio import commands_array
 from ila_models.program import Program, Span
 from testbenches.flexasr import coverage
 from testbenches.flexasr.streams import STREAM_FILES, authors_stream, streams_dir
@@ -31,21 +30,8 @@ LSTM_ACT_PROGRAM = bytes.fromhex(
 def _program(
     name: str, words: list[int], spans: list[Span], seed: int, reference: str, **extra: object
 ) -> Program:
-    return Program(
-        accelerator="flexasr",
-        isa_version=flexasr.ISA_VERSION,
-        config={},
-        commands=commands_array(words),
-        memories={},
-        provenance={
-            "generator": f"testbenches.flexasr.programs.{name}",
-            "seed": seed,
-            "float_reference": reference,
-            **extra,
-        },
-        spans=spans,
-        name=name,
-    )
+    provenance = {"generator": f"testbenches.flexasr.programs.{name}", "seed": seed, "float_reference": reference}
+    return flexasr.program(name, words, spans, {**provenance, **extra})
 
 
 def _start_and_read(words: list[int], op: str, base: int, vectors: int, timesteps: int, layer: str, name: str) -> Span:

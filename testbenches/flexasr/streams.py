@@ -22,7 +22,6 @@ from pathlib import Path
 
 from ila_models import flexasr
 from ila_models import flexasr_isa as isa
-from ila_models.mmio import commands_array
 from ila_models.program import Program, Span
 
 STREAMS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "flexasr_streams"
@@ -95,16 +94,8 @@ def load_stream(path: Path, name: str | None = None) -> Program:
         for k, (a, b) in enumerate(itertools.pairwise(bounds))
         if b > a
     ]
-    return Program(
-        accelerator="flexasr",
-        isa_version=flexasr.ISA_VERSION,
-        config={},
-        commands=commands_array(words),
-        memories={},
-        provenance={"source": "PrincetonUniversity/flexnlp-ila data/ @ca5c14699a1f (MIT)", "file": path.name},
-        spans=spans,
-        name=name or path.stem,
-    )
+    provenance = {"source": "PrincetonUniversity/flexnlp-ila data/ @ca5c14699a1f (MIT)", "file": path.name}
+    return flexasr.program(name or path.stem, words, spans, provenance)
 
 
 def authors_stream(name: str) -> Program:
