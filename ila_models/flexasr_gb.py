@@ -58,6 +58,17 @@ def small_base(state: State, index: int) -> int:
     return gb_config(state, "mem_mngr_small")[f"base_small_{index}"]
 
 
+def block_rows(state: State, cfg: dict[str, int], timestep: np.ndarray | int) -> np.ndarray:
+    """Large-buffer rows of the operation's block (memory_index_1, num_vector_1) at the timestep(s)."""
+    return timestep_rows(
+        large_base(state, cfg["memory_index_1"]),
+        cfg["num_vector_1"],
+        timestep,
+        state["gb_large"].shape[0],
+        "mem_mngr_large.base_large",
+    )
+
+
 # -- layer reduce, layer norm, zero padding ------------------------------------------------------------
 def layer_reduce(state: State) -> Update:
     """Pairs of timesteps (2j, 2j+1) -> timestep j, in place: max (0), mean (1) or sum (2) per element.
@@ -72,11 +83,9 @@ def layer_reduce(state: State) -> Update:
     if pairs == 0 or cfg["num_vector_1"] == 0:
         return {}
     large = state["gb_large"]
-    base = large_base(state, cfg["memory_index_1"])
-    field = "mem_mngr_large.base_large"
-    src0 = timestep_rows(base, cfg["num_vector_1"], 2 * np.arange(pairs), large.shape[0], field)
-    src1 = timestep_rows(base, cfg["num_vector_1"], 2 * np.arange(pairs) + 1, large.shape[0], field)
-    dst = timestep_rows(base, cfg["num_vector_1"], np.arange(pairs), large.shape[0], field).reshape(-1)
+    src0 = block_rows(state, cfg, 2 * np.arange(pairs))
+    src1 = block_rows(state, cfg, 2 * np.arange(pairs) + 1)
+    dst = block_rows(state, cfg, np.arange(pairs)).reshape(-1)
     a, b = af.to_fixed(large[src0], 0), af.to_fixed(large[src1], 0)
     if cfg["mode"] == 0:
         out = af.from_fixed(np.maximum(a, b), 0)
@@ -110,13 +119,7 @@ def layer_norm(state: State) -> Update:
     if nv == 0 or nt == 0:
         return {}
     large, small = state["gb_large"], state["gb_small"]
-    rows = timestep_rows(
-        large_base(state, cfg["memory_index_1"]),
-        nv,
-        np.arange(nt),
-        large.shape[0],
-        "mem_mngr_large.base_large",
-    )
+    rows = block_rows(state, cfg, np.arange(nt))
     x = af.to_fixed(large[rows], cfg["adpbias_1"]).reshape(nt, nv * LANES)
     n = nv * LANES
     mean = np.floor_divide(x.sum(axis=1), n)[:, None]
@@ -146,14 +149,7 @@ def zero_padding(state: State) -> Update:
     t = np.arange(cfg["num_timestep_1"], cfg["num_timestep_2"])
     if t.size == 0 or cfg["num_vector_1"] == 0:
         return {}
-    large = state["gb_large"]
-    rows = timestep_rows(
-        large_base(state, cfg["memory_index_1"]),
-        cfg["num_vector_1"],
-        t,
-        large.shape[0],
-        "mem_mngr_large.base_large",
-    ).reshape(-1)
+    rows = block_rows(state, cfg, t).reshape(-1)
     return {"gb_large": (rows, np.zeros((rows.size, LANES), dtype=np.uint8))}
 
 
@@ -343,13 +339,7 @@ def attention(state: State) -> Update:
     if nt > ATTN_MAX_TIMESTEPS:
         raise DecodeError("attention.num_timestep_1", nt, f"at most {ATTN_MAX_TIMESTEPS} timesteps")
     large, small = state["gb_large"], state["gb_small"]
-    rows = timestep_rows(
-        large_base(state, cfg["memory_index_1"]),
-        nv,
-        np.arange(nt),
-        large.shape[0],
-        "mem_mngr_large.base_large",
-    )
+    rows = block_rows(state, cfg, np.arange(nt))
     qbase = small_base(state, cfg["memory_index_2"])
     n_w = (nt + LANES - 1) // LANES
     if qbase + 2 * nv + n_w > small.shape[0]:
