@@ -24,10 +24,6 @@ ALU_OPS = (0x7, 0x8, 0x9, 0xA, 0xB, 0xC, 0xD)  # COPY EADD EMUL SIGM TANH RELU O
 LOAD, STORE, INPE, OUTGB = 0x1, 0x2, 0x3, 0x4
 
 
-def _rows(base: int, nv: int, t: int) -> list[int]:
-    return [base + (t // 16) * 16 * nv + (t % 16) + 16 * v for v in range(nv)]
-
-
 def _codes(rng: np.random.Generator, n: int, max_exp: int = 7) -> np.ndarray:
     """Random AdaptivFloat codes with exponents up to `max_exp` (zero codes included)."""
     sign = rng.integers(0, 2, (n, 16)) << 7
@@ -54,8 +50,8 @@ def gb_reduce_pad(seed: int = 1) -> Program:
     _gb_write(words, 0x00400010, isa.pack_config("mem_mngr_large", **cfg))
     for base in bases:
         for t in range(nt):
-            for row, codes in zip(_rows(base, nv, t), _codes(rng, nv), strict=True):
-                _gb_write(words, 0x00500000 + 16 * row, codes)
+            for row, codes in zip(isa.timestep_rows(base, nv, t), _codes(rng, nv), strict=True):
+                _gb_write(words, 0x00500000 + 16 * int(row), codes)
     _gb_write(words, 0x00400020, isa.pack_config("mem_mngr_small", base_small_5=100, base_small_6=200))
     for v in range(nv):
         _gb_write(words, 0x00600000 + 16 * (100 + v), _codes(rng, 1)[0])
@@ -78,8 +74,7 @@ def gb_reduce_pad(seed: int = 1) -> Program:
         spans.append(Span(begin, len(words), "coverage", "gb", name))
     begin = len(words)
     for base in bases:
-        for t in range(nt):
-            words += [isa.read(isa.gb_addr(0x00500000 + 16 * r)) for r in _rows(base, nv, t)]
+        isa.read_timesteps(words, base, nv, nt)
     words += [isa.read(isa.gb_addr(off)) for off in isa.GB_CONFIGS.values()]
     words.append(isa.read(isa.gb_addr(0x00600000 + 16 * 201)))
     spans.append(Span(begin, len(words), "coverage", "gb", "reads"))
@@ -163,8 +158,8 @@ def gb_control_mixed(seed: int = 1) -> Program:
     ))  # fmt: skip
     _gb_write(words, 0x00400020, isa.pack_config("mem_mngr_small", base_small_0=10, base_small_1=500))
     for t in range(2 * nt):
-        for row, codes in zip(_rows(0, nv1, t), _codes(rng, nv1, 4), strict=True):
-            _gb_write(words, 0x00500000 + 16 * row, codes)
+        for row, codes in zip(isa.timestep_rows(0, nv1, t), _codes(rng, nv1, 4), strict=True):
+            _gb_write(words, 0x00500000 + 16 * int(row), codes)
     for v, codes in enumerate(_codes(rng, nv1, 4)):
         _gb_write(words, 0x00600000 + 16 * (10 + v), codes)
     # no = 2 outputs x 2 managers = 4 core outputs; act: 2 outputs x 2 INPE each
@@ -183,8 +178,7 @@ def gb_control_mixed(seed: int = 1) -> Program:
         _gb_write(words, 0x10, b"")
         spans.append(Span(begin, len(words), "coverage", "gb_control", f"mode {mode}"))
     begin = len(words)
-    for t in range(2 * nt):
-        words += [isa.read(isa.gb_addr(0x00500000 + 16 * r)) for r in _rows(3000, nv2, t)]
+    isa.read_timesteps(words, 3000, nv2, 2 * nt)
     words += [isa.read(isa.gb_addr(0x00600000 + 16 * (500 + v))) for v in range(nv2)]
     for pe in range(4):
         words += [isa.read(isa.pe_addr(pe, off)) for off in isa.PE_CONFIGS.values()]
