@@ -13,13 +13,11 @@ shared and noisy). Ratio: backend throughput / fast-path throughput.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
-from bench.lockstep_ratio import _timed
+from bench.lockstep_ratio import lockstep_setup, timed
 from harness.accelerators import accelerator
 from harness.backend import Backend
-from harness.ila_backend import IlaBackend
-from harness.lockstep import Lockstep
+from harness.lockstep import LockstepResult
 from harness.runner import RunOptions, compared_state, refinement_map, rtl_backend
 from ila_models.program import Program
 from testbenches.generate import GENERATORS
@@ -39,22 +37,11 @@ def measure(program: Program, repeats: int) -> dict[str, tuple[float, int]]:
         for _ in range(repeats):
             for name, rtl in rtls.items():
 
-                def setup(rtl: Backend = rtl, name: str = name) -> Callable[[], object]:
-                    ila = IlaBackend(model)
-                    ila.load(program)
-                    rtl.reset()
-                    rtl.load(program)
-                    engine = Lockstep(program, ila, rtl, compared)
+                def record(result: LockstepResult, name: str = name) -> None:
+                    cycles[name] = result.cycles
 
-                    def run() -> None:
-                        result = engine.run()
-                        if not result.passed:
-                            raise SystemExit(f"{program.name} on {name}: {result.mismatches[0].headline()}")
-                        cycles[name] = result.cycles
-
-                    return run
-
-                best[name] = min(best[name], _timed(setup))
+                setup = lockstep_setup(program, model, rtl, compared, f" on {name}", record)
+                best[name] = min(best[name], timed(setup))
     finally:
         for rtl in rtls.values():
             rtl.close()
@@ -63,9 +50,13 @@ def measure(program: Program, repeats: int) -> dict[str, tuple[float, int]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print one row per backend: seconds, cycles/s, instructions/s, ratio to the fast path."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accel", default="vta", help=f"one of {sorted(GENERATORS)}")
-    parser.add_argument("--program", help="the first generated Program whose name contains this (default: the first)")
+    parser.add_argument(
+        "--program", help="the first generated Program whose name contains this (default: the first)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     if args.accel not in GENERATORS:
@@ -79,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     fast_s, fast_cycles = t["verilator"]
     print(f"{program.name}: {len(program)} instructions, best of {args.repeats}")
     print(f"{'backend':18s} {'seconds':>9s} {'cycles':>9s} {'cycles/s':>12s} {'instr/s':>10s} {'ratio':>9s}")
-    for name, label in (("verilator", "fast path"), ("cocotb", "cocotb+Verilator"), ("icarus", "cocotb+Icarus")):
+    for name, label in (
+        ("verilator", "fast path"),
+        ("cocotb", "cocotb+Verilator"),
+        ("icarus", "cocotb+Icarus"),
+    ):
         seconds, cycles = t[name]
         print(
             f"{label:18s} {seconds:9.3f} {cycles:9,d} {cycles / seconds:12,.0f} {len(program) / seconds:10,.0f} "

@@ -20,18 +20,53 @@ import time
 from collections.abc import Callable
 
 from harness.accelerators import accelerator
+from harness.backend import Backend
 from harness.ila_backend import IlaBackend
-from harness.lockstep import Lockstep
+from harness.lockstep import Lockstep, LockstepResult
 from harness.runner import RunOptions, compared_state, refinement_map, verilator_backend
+from ila_models.language import IlaModel
 from ila_models.program import Program
 from testbenches.generate import GENERATORS
 
 
-def _timed(setup: Callable[[], Callable[[], object]]) -> float:
+def timed(setup: Callable[[], Callable[[], object]]) -> float:
+    """Seconds of the run that `setup` returns (setup itself is outside the timed region)."""
     run = setup()
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
+
+
+def lockstep_setup(
+    program: Program,
+    model: IlaModel,
+    rtl: Backend,
+    compared: list[str],
+    label: str = "",
+    on_pass: Callable[[LockstepResult], None] | None = None,
+) -> Callable[[], Callable[[], object]]:
+    """A set-up for `timed`: reset and load outside the timed region, one lockstep run inside it.
+
+    A run that fails stops the benchmark: a ratio of a diverging run means nothing.
+    """
+
+    def setup() -> Callable[[], object]:
+        ila = IlaBackend(model)
+        ila.load(program)
+        rtl.reset()
+        rtl.load(program)
+        engine = Lockstep(program, ila, rtl, compared)
+
+        def run() -> None:
+            result = engine.run()
+            if not result.passed:
+                raise SystemExit(f"{program.name}{label}: lockstep failed: {result.mismatches[0].headline()}")
+            if on_pass is not None:
+                on_pass(result)
+
+        return run
+
+    return setup
 
 
 def measure(program: Program, repeats: int) -> dict[str, float]:
@@ -47,19 +82,7 @@ def measure(program: Program, repeats: int) -> dict[str, float]:
         rtl.load(program)
         return rtl.run_to_completion  # type: ignore[attr-defined]
 
-    def lockstep() -> Callable[[], object]:
-        ila = IlaBackend(model)
-        ila.load(program)
-        rtl.reset()
-        rtl.load(program)
-        engine = Lockstep(program, ila, rtl, compared)
-
-        def run() -> None:
-            result = engine.run()
-            if not result.passed:
-                raise SystemExit(f"{program.name}: lockstep failed: {result.mismatches[0].headline()}")
-
-        return run
+    lockstep = lockstep_setup(program, model, rtl, compared)
 
     def ila_only() -> Callable[[], object]:
         ila = IlaBackend(model)
@@ -74,7 +97,7 @@ def measure(program: Program, repeats: int) -> dict[str, float]:
     best = {"cpp": float("inf"), "lockstep": float("inf"), "ila": float("inf")}
     for _ in range(repeats):
         for name, setup in (("cpp", cpp_only), ("lockstep", lockstep), ("ila", ila_only)):
-            best[name] = min(best[name], _timed(setup))
+            best[name] = min(best[name], timed(setup))
             if name == "cpp":
                 cycles = rtl.cycle  # type: ignore[attr-defined]
     rtl.close()
@@ -83,7 +106,9 @@ def measure(program: Program, repeats: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print one row per Program and the ratio over all of them."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accel", default="vta", help=f"one of {sorted(GENERATORS)}")
     parser.add_argument("--program", help="only Programs whose name contains this")
     parser.add_argument("--repeats", type=int, default=5)
@@ -109,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{t['cpp'] / t['lockstep']:6.2f} {t['ila']:10.4f}"
         )
     if totals["lockstep"]:
-        print(f"all: lockstep / C++-only throughput = {totals['cpp'] / totals['lockstep']:.2f} (target >= 0.5)")
+        print(
+            f"all: lockstep / C++-only throughput = {totals['cpp'] / totals['lockstep']:.2f} (target >= 0.5)"
+        )
     return 0
 
 
