@@ -29,8 +29,39 @@ class SimResult:
         return self.stats.total_compute
 
 
-def replay(trace: Sequence[Instruction], rt: Runtime) -> dict[str, Tensor]:
-    """Feed every instruction to rt; returns the names still bound at the end."""
+def output_results(trace: Sequence[Instruction]) -> set[tuple[int, int]]:
+    """The op results still referenced when the trace ends: the step's outputs.
+
+    Each is (index of the CALL or MUTATE in trace, position among its results; for a MUTATE,
+    among its mutated arguments). Constants are not included (they are pinned anyway). In a
+    training step these are the parameter gradients (and the loss).
+    """
+    env: dict[str, tuple[int, int] | None] = {}  # name -> the result it is bound to (None: a constant)
+    for k, ins in enumerate(trace):
+        if isinstance(ins, Call):
+            for j, name in enumerate(ins.results):
+                env[name] = (k, j)
+        elif isinstance(ins, Constant):
+            env[ins.name] = None
+        elif isinstance(ins, Release):
+            env.pop(ins.name, None)
+        elif isinstance(ins, Mutate):
+            for j, i in enumerate(ins.mutated):
+                env[ins.args[i]] = (k, j)
+        elif isinstance(ins, Copy | CopyFrom):
+            if ins.src in env:
+                env[ins.dst] = env[ins.src]
+        elif isinstance(ins, Annotate) and ins.annotation == "PIN":
+            env[ins.name] = None  # a root now, not a recomputable result
+    return {r for r in env.values() if r is not None}
+
+
+def replay(trace: Sequence[Instruction], rt: Runtime, hold: set[tuple[int, int]] | None = None) -> dict[str, Tensor]:
+    """Feed every instruction to rt; returns the names still bound at the end.
+
+    Results listed in hold (see output_results) are kept resident from the moment they are
+    computed (Runtime.hold_output): never in the eviction pool.
+    """
     env: dict[str, Tensor] = {}
 
     def lookup(name: str, line: int, what: str) -> Tensor:
@@ -44,13 +75,15 @@ def replay(trace: Sequence[Instruction], rt: Runtime) -> dict[str, Tensor]:
             raise TraceFormatError(line, f"name {name!r} is bound twice without a RELEASE in between")
         env[name] = t
 
-    for ins in trace:
+    for k, ins in enumerate(trace):
         if isinstance(ins, Call):
             args = [lookup(a, ins.line, "argument") for a in ins.args]
             outs = rt.call(ins.op, args, ins.sizes, ins.aliases, compute=ins.time)
-            for name, t in zip(ins.results, outs, strict=True):
+            for j, (name, t) in enumerate(zip(ins.results, outs, strict=True)):
                 t.name = name
                 bind(name, t, ins.line)
+                if hold and (k, j) in hold:
+                    rt.hold_output(t)
         elif isinstance(ins, Constant):
             bind(ins.name, rt.constant(ins.size, ins.name), ins.line)
         elif isinstance(ins, Release):
@@ -61,11 +94,13 @@ def replay(trace: Sequence[Instruction], rt: Runtime) -> dict[str, Tensor]:
             args = [lookup(a, ins.line, "argument") for a in ins.args]
             sizes = ins.sizes or tuple(args[i].storage.size for i in ins.mutated)
             outs = rt.call(ins.op, args, sizes, [-1] * len(ins.mutated), compute=ins.time)
-            for i, t in zip(ins.mutated, outs, strict=True):
+            for j, (i, t) in enumerate(zip(ins.mutated, outs, strict=True)):
                 name = ins.args[i]
                 t.name = name
                 rt.release(env[name])
                 env[name] = t
+                if hold and (k, j) in hold:
+                    rt.hold_output(t)
         elif isinstance(ins, Copy):
             src = lookup(ins.src, ins.line, "COPY source")
             rt.get(src)
@@ -100,15 +135,25 @@ def simulate(
     does: every tensor still referenced (the step's results, e.g. parameter gradients) is
     rematerialized if it was evicted, and kept resident, its recomputation counted. "keep"
     stops at the last instruction, leaving evicted results evicted.
+
+    outputs="hold" keeps the step's outputs (output_results: op results still referenced at the
+    end, i.e. parameter gradients and the loss) out of the eviction pool: each stays resident,
+    counted against the budget, from the op that computes it to the end, so nothing is left to
+    rematerialize at the end; the other tensors compete for the rest of the budget. It is close
+    to the DTR simulator's other output condition, PREALLOCATE, which does not rematerialize
+    outputs but sets their bytes aside (its graph's output_ram); unlike a preallocation, "hold"
+    counts an output's bytes only once it exists, so the unconstrained peak (which budgets are
+    ratios of) is unchanged. Its verdicts are not comparable with "rematerialize" ones (the
+    simulator's default, and the bench's protocol).
     """
-    if outputs not in ("keep", "rematerialize"):
-        raise ValueError(f"outputs must be 'keep' or 'rematerialize', got {outputs!r}")
+    if outputs not in ("keep", "rematerialize", "hold"):
+        raise ValueError(f"outputs must be 'keep', 'rematerialize' or 'hold', got {outputs!r}")
     h = make_heuristic(heuristic) if isinstance(heuristic, str) else heuristic
     rt = Runtime(budget, h, banishing=banishing, sampling=sampling, ignore_small=ignore_small,
                  remat_limit=remat_limit, seed=seed)
     try:
-        env = replay(trace, rt)
-        if outputs == "rematerialize":
+        env = replay(trace, rt, output_results(trace) if outputs == "hold" else None)
+        if outputs in ("rematerialize", "hold"):
             for t in env.values():
                 if t.op is not None:
                     rt.hold_output(t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -122,3 +123,47 @@ def test_rematerialize_outputs_counts_recomputing_evicted_results():
     assert done.status == "ok" and done.stats.remats == 2 and done.total_compute == 13 + 5 + 7
     with pytest.raises(ValueError, match="outputs"):
         simulate(trace, "dtr_eq", 40, outputs="nope")
+
+
+def _held_outputs_trace() -> list:
+    # x0 -> a -> b (b: a result still bound at the end); d is a scratch tensor released late;
+    # c needs room, so something resident (b or d) must go at budget 30.
+    def call(name: str, args: list[str], time: int, size: int) -> list[str]:
+        return [json.dumps({"INSTRUCTION": "CALL", "NAME": name, "ARGS": args, "RESULT": [name], "TIME": str(time)}),
+                json.dumps({"INSTRUCTION": "MEMORY", "NAME": name, "MEMORY": str(size)}),
+                json.dumps({"INSTRUCTION": "ALIAS", "NAME": name, "ALIAS": "-1"})]
+    lines = ['{"INSTRUCTION": "CONSTANT", "NAME": "x0"}', '{"INSTRUCTION": "MEMORY", "NAME": "x0", "MEMORY": "10"}',
+             *call("a", ["x0"], 5, 10), *call("b", ["a"], 7, 10), '{"INSTRUCTION": "RELEASE", "NAME": "a"}',
+             *call("d", ["x0"], 1, 10), *call("c", ["x0"], 1, 10),
+             '{"INSTRUCTION": "RELEASE", "NAME": "c"}', '{"INSTRUCTION": "RELEASE", "NAME": "d"}',
+             '{"INSTRUCTION": "COPY", "DST": "grad", "SRC": "b"}', '{"INSTRUCTION": "RELEASE", "NAME": "b"}']
+    return parse_trace(lines)
+
+
+def test_output_results_are_the_op_results_bound_at_the_end():
+    from dtr.simulator import output_results
+
+    trace = _held_outputs_trace()
+    b_index = next(k for k, ins in enumerate(trace) if isinstance(ins, Call) and ins.op == "b")
+    assert output_results(trace) == {(b_index, 0)}  # b, through its copy; not x0 (a constant)
+    assert output_results(parse_trace(sample().splitlines())) == {
+        (k, 0) for k, ins in enumerate(parse_trace(sample().splitlines()))
+        if isinstance(ins, Call) and ins.op == "aten::sum"}
+
+
+def test_hold_outputs_keeps_results_out_of_the_eviction_pool():
+    trace = _held_outputs_trace()
+    # rematerialize: h_DTR^eq evicts b for c (d was just computed: infinite score), then the
+    # end recomputes a and b
+    done = simulate(trace, "dtr_eq", 30, outputs="rematerialize")
+    assert done.status == "ok" and done.stats.evictions == 1 and done.stats.remats == 2
+    assert done.total_compute == 14 + 5 + 7
+    # hold: b is never a candidate, so d goes instead, and nothing is recomputed
+    held = simulate(trace, "dtr_eq", 30, outputs="hold")
+    assert held.status == "ok" and held.stats.evictions == 1 and held.stats.remats == 0
+    assert held.total_compute == 14 and held.stats.peak_memory <= 30
+    # held results still count against the budget: with b held, d is the only candidate, so
+    # an op needing more room than d frees fails (rematerialize could evict b instead)
+    bigger = [replace(ins, sizes=(20,)) if isinstance(ins, Call) and ins.op == "c" else ins for ins in trace]
+    assert simulate(bigger, "dtr_eq", 35, outputs="hold").status == "oom"
+    assert simulate(bigger, "dtr_eq", 35, outputs="rematerialize").status == "ok"
