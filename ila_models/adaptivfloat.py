@@ -45,8 +45,20 @@ def fields(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return c >> 7, (c >> 4) & 7, c & 15, (c & 0x7F) == 0
 
 
-def to_fixed(codes: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
-    """Codes as integers with `frac` fractional bits (exact for frac >= 10 - bias), int64."""
+# Lookup tables over the 256 codes. The functions below index them instead of recomputing the
+# fields on every call (FlexASR calls them on 16-element vectors, where numpy's per-call overhead
+# dominates); `_to_fixed_ref`, `_decode_ref` and `_encode_ref` are the definitions, and
+# tests/ila_models/test_adaptivfloat.py checks the tables against them for every code and bias.
+CODES = np.arange(256, dtype=np.uint8)
+
+
+def _index(codes: np.ndarray) -> np.ndarray:
+    """Codes as indices 0..255 into a 256-entry table (the low 8 bits, as `fields` takes them)."""
+    c = np.asarray(codes)
+    return c if c.dtype == np.uint8 else c.astype(np.int64) & 0xFF
+
+
+def _to_fixed_ref(codes: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
     _check_bias(bias)
     sign, e, m, zero = fields(codes)
     shift = e + bias + OFFSET - MANTISSA_BITS + frac
@@ -56,16 +68,55 @@ def to_fixed(codes: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
     return np.where(zero, 0, np.where(sign == 1, -mag, mag))
 
 
-def decode(codes: np.ndarray, bias: int) -> np.ndarray:
-    """Codes as float64 reals."""
+_FIXED_TABLES: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _fixed_table(bias: int, frac: int) -> np.ndarray:
+    key = (bias, frac)
+    table = _FIXED_TABLES.get(key)
+    if table is None:
+        table = _to_fixed_ref(CODES, bias, frac)  # raises when frac is too small to be exact
+        table.setflags(write=False)
+        _FIXED_TABLES[key] = table
+    return table
+
+
+def to_fixed(codes: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
+    """Codes as integers with `frac` fractional bits (exact for frac >= 10 - bias), int64."""
+    if (bias, frac) not in _FIXED_TABLES:
+        _check_bias(bias)
+        if bias + OFFSET - MANTISSA_BITS + frac < 0:  # code 0x01 would not be exact
+            return _to_fixed_ref(codes, bias, frac)  # raises unless every code given is exact
+    idx = _index(codes)
+    out = _fixed_table(bias, frac)[idx]
+    return np.asarray(out) if idx.ndim == 0 else out
+
+
+def _decode_ref(codes: np.ndarray, bias: int) -> np.ndarray:
     _check_bias(bias)
     sign, e, m, zero = fields(codes)
     mag = (16.0 + m) * np.exp2(e + bias + OFFSET - MANTISSA_BITS)
     return np.where(zero, 0.0, np.where(sign == 1, -mag, mag))
 
 
+DECODE_TABLES = np.stack([_decode_ref(CODES, b) for b in BIASES])  # (8 biases, 256 codes) float64
+DECODE_TABLES.setflags(write=False)
+
+
+def decode(codes: np.ndarray, bias: int) -> np.ndarray:
+    """Codes as float64 reals."""
+    _check_bias(bias)
+    idx = _index(codes)
+    out = DECODE_TABLES[bias][idx]
+    return np.asarray(out) if idx.ndim == 0 else out
+
+
 def encode(values: np.ndarray, bias: int) -> np.ndarray:
     """Reals (float64) as codes with exponent bias `bias`: round to nearest even, clamp (uint8)."""
+    return _encode_ref(values, bias)
+
+
+def _encode_ref(values: np.ndarray, bias: int) -> np.ndarray:
     _check_bias(bias)
     x = np.asarray(values, dtype=np.float64)
     if np.any(np.isnan(x)):
@@ -87,9 +138,52 @@ def encode(values: np.ndarray, bias: int) -> np.ndarray:
     return (code | np.where(negative, 0x80, 0)).astype(np.uint8)
 
 
+def _from_fixed_ref(x: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
+    return _encode_ref(np.ldexp(np.asarray(x, dtype=np.int64).astype(np.float64), -frac), bias)
+
+
+_THRESHOLDS: dict[tuple[int, int], np.ndarray] = {}
+_THRESHOLD_LIMIT = 1 << 52  # integers below this are exact in float64
+
+
+def thresholds(bias: int, frac: int) -> np.ndarray:
+    """t[c] = the least integer n >= 0 with from_fixed(n, bias, frac) >= c, c = 0..127 (int64).
+
+    The encoder is monotone non-decreasing in |x| (round to nearest, clamp), so the code of an
+    integer of magnitude a is searchsorted(t, a, 'right') - 1 (binary search of `_from_fixed_ref`)."""
+    key = (bias, frac)
+    t = _THRESHOLDS.get(key)
+    if t is None:
+        _check_bias(bias)
+        top = 1
+        while int(_from_fixed_ref(np.array([top]), bias, frac)[0]) != 0x7F:
+            top *= 2
+        if top >= _THRESHOLD_LIMIT:
+            raise ValueError(f"frac={frac}: no exact fixed-point thresholds")
+        lo = np.zeros(128, dtype=np.int64)  # code(lo) < c (for c >= 1)
+        hi = np.full(128, top, dtype=np.int64)  # code(hi) >= c
+        lo[0] = hi[0] = 0
+        while np.any(hi - lo > 1):
+            mid = (lo + hi) // 2
+            ge = _from_fixed_ref(mid, bias, frac).astype(np.int64) >= np.arange(128)
+            ge[0] = True
+            lo = np.where(ge, lo, mid)
+            hi = np.where(ge, mid, hi)
+            hi[0] = lo[0] = 0
+        t = hi
+        t.setflags(write=False)
+        _THRESHOLDS[key] = t
+    return t
+
+
 def from_fixed(x: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
     """Integers with `frac` fractional bits as codes (exact: the conversion the hardware does)."""
-    return encode(np.ldexp(np.asarray(x, dtype=np.int64).astype(np.float64), -frac), bias)
+    v = np.asarray(x, dtype=np.int64)
+    a = np.abs(v)
+    if v.ndim == 0 or not 0 <= frac <= 40 or (a.size and a.min() < 0):  # |int64 min| overflows
+        return _from_fixed_ref(v, bias, frac)
+    mag = np.searchsorted(thresholds(bias, frac), a, side="right") - 1
+    return (mag | ((v < 0) & (mag != 0)) * 0x80).astype(np.uint8)
 
 
 def best_bias(values: np.ndarray) -> int:

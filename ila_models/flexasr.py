@@ -48,7 +48,7 @@ def state_vars() -> list[StateVar]:
 
 def _store(state_name: str) -> Callable[[FlexCommand, State], Update]:
     def update(f: FlexCommand, s: State) -> Update:
-        return {state_name: (np.array([f.index]), f.data[None, :].copy())}
+        return {state_name: (np.array([f.index]), f.data[None, :])}  # the state assignment copies
 
     return update
 

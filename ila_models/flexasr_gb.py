@@ -12,7 +12,7 @@ import numpy as np
 
 from ila_models import adaptivfloat as af
 from ila_models.flexasr_isa import GB_CONFIGS, LANES, NUM_PES, PE_CONFIGS, config_fields
-from ila_models.flexasr_pe import ActUnit, bias_stage, mac
+from ila_models.flexasr_pe import ActUnit, bias_stage, code_values, mac_values
 from ila_models.language import DecodeError, State, Update
 
 GB_ROWS = {name: row for row, name in enumerate(GB_CONFIGS)}
@@ -159,32 +159,72 @@ def timestep_index(mode: int, t: int, num_timestep: int) -> int:
     return (t, 2 * t, 2 * (num_timestep - 1 - t) + 1, 0)[mode]
 
 
+CorePlan = list[tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray | None]]
+
+
 def pe_core(
-    state: State, pe: int, weight: np.ndarray, inputs: np.ndarray, sizing: dict[str, int]
+    state: State,
+    pe: int,
+    weight: np.ndarray,
+    inputs: np.ndarray,
+    sizing: dict[str, int],
+    plans: dict[tuple[int, bytes, int, int], CorePlan] | None = None,
 ) -> np.ndarray:
-    """The PE core's output vectors in order (output o, then manager m): (num_output * num_manager, 16)."""
-    outs: list[np.ndarray] = []
+    """The PE core's output vectors in order (output o, then manager m): (num_output * num_manager, 16).
+
+    `plans`: a cache of `_core_plan` for one GB_CONTROL run (the weights and the PE's manager
+    configuration do not change during it; the key holds everything the plan depends on)."""
+    if plans is None:
+        plan = _core_plan(state, pe, weight, inputs.shape[0], sizing)
+    else:
+        key = (pe, state[f"pe{pe}_config"][:5].tobytes(), inputs.shape[0], id(weight))
+        cached = plans.get(key)
+        if cached is None:
+            cached = plans[key] = _core_plan(state, pe, weight, inputs.shape[0], sizing)
+        plan = cached
+    no = sizing["num_output"]
+    per_manager = []
+    for mg, in_rows, bias_rows, wvals in plan:
+        if wvals is None:
+            acc = np.zeros((no, LANES), dtype=np.int64)
+        else:
+            acc = mac_values(wvals, inputs[in_rows].reshape(-1))
+        bias = inputs[bias_rows] if sizing["is_bias"] else None
+        per_manager.append(
+            bias_stage(acc, bias, mg["adpfloat_bias_w"], mg["adpfloat_bias_i"], mg["adpfloat_bias_b"])
+        )
+    if not per_manager:
+        return np.zeros((0, LANES), dtype=np.int64)
+    if len(per_manager) == 1:
+        return per_manager[0].reshape(-1, LANES)
+    return np.stack(per_manager, axis=1).reshape(-1, LANES)
+
+
+def _core_plan(
+    state: State, pe: int, weight: np.ndarray, num_inputs: int, sizing: dict[str, int]
+) -> CorePlan:
+    """Per manager: its configuration, input rows, bias rows and weights as `code_values`
+    (no, 16, ni * 16) (None when the manager contributes zero accumulators); DecodeErrors as checked."""
     managers = [pe_config(state, pe, n) for n in ("mem_mngr_first", "mem_mngr_second")][
         : sizing["num_manager"]
     ]
     tables = [state[f"pe{pe}_config"][PE_ROWS[n]] for n in ("cluster_table_first", "cluster_table_second")]
     no = sizing["num_output"]
-    per_manager = []
+    plan: CorePlan = []
     for m, mg in enumerate(managers):
         ni = mg["num_input"]
         field = f"pe{pe}.mem_mngr_{('first', 'second')[m]}"
         in_rows = mg["base_input"] + np.arange(ni)
         bias_rows = mg["base_bias"] + np.arange(no)
-        if (ni and in_rows.max() >= inputs.shape[0]) or (no and bias_rows.max() >= inputs.shape[0]):
+        if (ni and in_rows.max() >= num_inputs) or (no and bias_rows.max() >= num_inputs):
             raise DecodeError(
                 f"{field}.base_input/base_bias",
                 (mg["base_input"], mg["base_bias"]),
-                f"rows inside the {inputs.shape[0]}-vector input buffer",
+                f"rows inside the {num_inputs}-vector input buffer",
             )
         zero = sizing["is_zero_first"] and mg["zero_active"]
-        if zero or ni == 0:
-            acc = np.zeros((no, LANES), dtype=np.int64)
-        else:
+        wvals = None
+        if not (zero or ni == 0):
             block = 8 if sizing["is_cluster"] else 16
             starts = mg["base_weight"] + (np.arange(no)[:, None] * ni + np.arange(ni)[None, :]) * block
             if (starts.max() + block) > weight.shape[0]:
@@ -200,15 +240,9 @@ def pe_core(
                 w = tables[m][nib]
             else:
                 w = raw
-            x = inputs[in_rows]  # (ni, 16)
-            acc = mac(w.transpose(0, 2, 1, 3).reshape(no, 16, ni * 16), x.reshape(-1)[None, :])
-        bias = inputs[bias_rows] if sizing["is_bias"] else None
-        per_manager.append(
-            bias_stage(acc, bias, mg["adpfloat_bias_w"], mg["adpfloat_bias_i"], mg["adpfloat_bias_b"])
-        )
-    for o in range(no):
-        outs.extend(pm[o] for pm in per_manager)
-    return np.array(outs, dtype=np.int64).reshape(-1, LANES)
+            wvals = code_values(w.transpose(0, 2, 1, 3).reshape(no, 16, ni * 16))
+        plan.append((mg, in_rows, bias_rows, wvals))
+    return plan
 
 
 def gb_control(state: State) -> Update:
@@ -228,6 +262,7 @@ def gb_control(state: State) -> Update:
     acts = {p: state[f"pe{p}_act"].copy() for p in pes}
     configs = {p: state[f"pe{p}_config"].copy() for p in pes}
     base_fn = small_base if small else large_base
+    plans: dict[tuple[int, bytes, int, int], CorePlan] = {}  # pe_core's plans for this run
 
     def rows_of(index: int, nv: int, ts: int, field: str) -> np.ndarray:
         base = base_fn(state, index)
@@ -253,7 +288,7 @@ def gb_control(state: State) -> Update:
         for p in pes:
             sub = {**state, f"pe{p}_config": configs[p]}
             sizing = pe_config(sub, p, "rnn_layer_sizing")
-            core_out = pe_core(sub, p, state[f"pe{p}_weight"], inputs[p], sizing)
+            core_out = pe_core(sub, p, state[f"pe{p}_weight"], inputs[p], sizing, plans)
             configs[p][PE_ROWS["rnn_layer_sizing"], 1] = 0  # is_zero_first holds for one timestep
             act_cfg = pe_config(sub, p, "act_mngr")
             if not act_cfg["is_valid"]:

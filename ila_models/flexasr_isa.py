@@ -134,8 +134,23 @@ LAYOUTS: dict[str, list[ConfigField]] = {
 }  # fmt: skip
 
 
+_FIELDS_CACHE: dict[tuple[str, bytes], dict[str, int]] = {}
+
+
 def config_fields(name: str, data: np.ndarray) -> dict[str, int]:
-    """The fields of configuration beat `name` (16 bytes), unchecked."""
+    """The fields of configuration beat `name` (16 bytes), unchecked (a fresh dict, parsed once per beat)."""
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8):
+        return _parse_fields(name, data)
+    key = (name, data.tobytes())
+    cached = _FIELDS_CACHE.get(key)
+    if cached is None:
+        if len(_FIELDS_CACHE) > 4096:
+            _FIELDS_CACHE.clear()
+        cached = _FIELDS_CACHE[key] = _parse_fields(name, data)
+    return dict(cached)
+
+
+def _parse_fields(name: str, data: np.ndarray) -> dict[str, int]:
     out = {}
     for f in LAYOUTS[name]:
         value = 0

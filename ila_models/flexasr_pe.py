@@ -24,24 +24,58 @@ ONE = 1 << ACT.frac
 ACCUM_BITS = 32
 
 
-def signed_mantissa_exponent(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(signed mantissa with hidden bit, or 0 for zero codes; exponent field) of codes, int64."""
+def _signed_mantissa_exponent_ref(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sign, e, m, zero = af.fields(codes)
     mant = np.where(zero, 0, 16 + m)
     return np.where(sign == 1, -mant, mant), e
 
 
+# Per code (256): signed mantissa, exponent field, and their product as an integer
+# (signed mantissa << exponent). A product of two codes is (mw * mx) << (ew + ex)
+# = (mw << ew) * (mx << ex) exactly, so a manager's MAC is an integer dot product of code values.
+MANTISSA_TABLE, EXPONENT_TABLE = _signed_mantissa_exponent_ref(af.CODES)
+VALUE_TABLE = MANTISSA_TABLE << EXPONENT_TABLE
+for _t in (MANTISSA_TABLE, EXPONENT_TABLE, VALUE_TABLE):
+    _t.setflags(write=False)
+
+
+def signed_mantissa_exponent(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signed mantissa with hidden bit, or 0 for zero codes; exponent field) of codes, int64."""
+    idx = af._index(codes)
+    if idx.ndim == 0:
+        return _signed_mantissa_exponent_ref(codes)
+    return MANTISSA_TABLE[idx], EXPONENT_TABLE[idx]
+
+
+def code_values(codes: np.ndarray) -> np.ndarray:
+    """Signed mantissa << exponent of codes, int64 (the integer a code contributes to a product)."""
+    return VALUE_TABLE[af._index(codes)]
+
+
+_ACCUM_MASK = (1 << ACCUM_BITS) - 1
+_ACCUM_SIGN = 1 << (ACCUM_BITS - 1)
+
+
 def wrap_accum(x: np.ndarray) -> np.ndarray:
     """Keep the low 32 bits, two's complement (the accumulator's width)."""
-    return FixedFormat(ACCUM_BITS, 0).wrap(x)
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + _ACCUM_SIGN) & _ACCUM_MASK) - _ACCUM_SIGN
+
+
+def mac_values(weight_values: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """`mac` with the weights already as `code_values` (..., lanes, k): int64 (..., lanes)."""
+    x = code_values(inputs)
+    return wrap_accum(np.matmul(weight_values, x[..., None])[..., 0])
 
 
 def mac(weights: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """Accumulators of weight codes (..., lanes, k) against input codes (..., k): int64 (..., lanes)."""
-    mw, ew = signed_mantissa_exponent(weights)
-    mx, ex = signed_mantissa_exponent(inputs)
-    products = (mw * mx[..., None, :]) << (ew + ex[..., None, :])
-    return wrap_accum(products.sum(axis=-1))
+    return mac_values(code_values(weights), inputs)
+
+
+def saturate20(x: np.ndarray) -> np.ndarray:
+    """ACT.saturate (clip to the 20-bit range) without np.clip's per-call overhead."""
+    return np.minimum(np.maximum(np.asarray(x, dtype=np.int64), ACT.min), ACT.max)
 
 
 def bias_stage(accum: np.ndarray, bias_codes: np.ndarray | None, bw: int, bi: int, bb: int) -> np.ndarray:
@@ -49,7 +83,7 @@ def bias_stage(accum: np.ndarray, bias_codes: np.ndarray | None, bw: int, bi: in
     shifted = np.asarray(accum, dtype=np.int64) >> (14 - bw - bi)
     if bias_codes is not None:
         shifted = shifted + af.to_fixed(bias_codes, bb)
-    return ACT.saturate(shifted)
+    return saturate20(shifted)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -80,12 +114,12 @@ def tanh(x: np.ndarray) -> np.ndarray:
 # opcode -> (name, f(a2, a1) -> new a2) for the register-to-register ops
 ACT_OPS: dict[int, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
     0x7: ("COPY", lambda a2, a1: a1),
-    0x8: ("EADD", lambda a2, a1: ACT.saturate(a2 + a1)),
-    0x9: ("EMUL", lambda a2, a1: ACT.saturate((a2 * a1) >> ACT.frac)),
+    0x8: ("EADD", lambda a2, a1: saturate20(a2 + a1)),
+    0x9: ("EMUL", lambda a2, a1: saturate20((a2 * a1) >> ACT.frac)),
     0xA: ("SIGM", lambda a2, a1: sigmoid(a2)),
     0xB: ("TANH", lambda a2, a1: tanh(a2)),
     0xC: ("RELU", lambda a2, a1: np.maximum(a2, 0)),
-    0xD: ("ONEX", lambda a2, a1: ACT.saturate(ONE - a2)),
+    0xD: ("ONEX", lambda a2, a1: saturate20(ONE - a2)),
 }
 MEMORY_OPS = {0x1: "LOAD", 0x2: "STORE", 0x3: "INPE", 0x4: "OUTGB"}
 OPCODES = {**MEMORY_OPS, **{code: name for code, (name, _) in ACT_OPS.items()}}

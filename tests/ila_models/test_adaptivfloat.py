@@ -69,3 +69,35 @@ def test_rounding_and_clamping_examples():
 def test_bias_out_of_range_is_an_error():
     with pytest.raises(ValueError, match="bias=8"):
         af.decode(CODES, 8)
+
+
+# -- the lookup tables and thresholds agree with the reference definitions ------------------------------
+@pytest.mark.parametrize("bias", range(8))
+def test_tables_match_reference(bias):
+    codes = af.CODES
+    assert np.array_equal(af.decode(codes, bias), af._decode_ref(codes, bias))
+    for frac in (14 - bias, 14, 15, 20):
+        assert np.array_equal(af.to_fixed(codes, bias, frac), af._to_fixed_ref(codes, bias, frac))
+    if bias < 7:
+        with pytest.raises(ValueError):
+            af.to_fixed(codes, bias, 13 - bias)
+    zeros = np.array([0, 0x80], dtype=np.uint8)
+    assert np.array_equal(af.to_fixed(zeros, bias, 0), af._to_fixed_ref(zeros, bias, 0))
+
+
+@pytest.mark.parametrize("bias", range(8))
+def test_from_fixed_matches_reference(bias):
+    # Every 20-bit activation (exhaustive; the encoder is monotone in |x| there) ...
+    x = np.arange(-(1 << 20), 1 << 20)
+    ref = af._from_fixed_ref(x, bias)
+    assert np.all(np.diff(ref[1 << 20 :].astype(np.int64) & 0x7F) >= 0)
+    assert np.array_equal(af.from_fixed(x, bias), ref)
+    # ... and, for other fraction widths, both sides of every threshold plus random integers.
+    rng = np.random.default_rng(bias)
+    for frac in (0, 14, 15, 20, 30):
+        t = af.thresholds(bias, frac)
+        pts = np.concatenate(
+            [t - 1, t, t + 1, rng.integers(-(1 << 40), 1 << 40, 4000), np.arange(-2000, 2000)]
+        )
+        pts = np.concatenate([pts, -pts])
+        assert np.array_equal(af.from_fixed(pts, bias, frac), af._from_fixed_ref(pts, bias, frac))
