@@ -143,6 +143,7 @@ def _from_fixed_ref(x: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
 
 
 _THRESHOLDS: dict[tuple[int, int], np.ndarray] = {}
+_THRESHOLDS_U64: dict[tuple[int, int], np.ndarray] = {}
 _THRESHOLD_LIMIT = 1 << 52  # integers below this are exact in float64
 
 
@@ -179,10 +180,13 @@ def thresholds(bias: int, frac: int) -> np.ndarray:
 def from_fixed(x: np.ndarray, bias: int, frac: int = 14) -> np.ndarray:
     """Integers with `frac` fractional bits as codes (exact: the conversion the hardware does)."""
     v = np.asarray(x, dtype=np.int64)
-    a = np.abs(v)
-    if v.ndim == 0 or not 0 <= frac <= 40 or (a.size and a.min() < 0):  # |int64 min| overflows
+    if v.ndim == 0 or not 0 <= frac <= 40:
         return _from_fixed_ref(v, bias, frac)
-    mag = np.searchsorted(thresholds(bias, frac), a, side="right") - 1
+    t = _THRESHOLDS_U64.get((bias, frac))
+    if t is None:
+        t = _THRESHOLDS_U64[bias, frac] = thresholds(bias, frac).astype(np.uint64)
+    a = np.abs(v).view(np.uint64)  # |x| as uint64 is exact for every int64, -2^63 included
+    mag = np.searchsorted(t, a, side="right") - 1
     return (mag | ((v < 0) & (mag != 0)) * 0x80).astype(np.uint8)
 
 

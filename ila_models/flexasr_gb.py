@@ -263,6 +263,7 @@ def gb_control(state: State) -> Update:
     configs = {p: state[f"pe{p}_config"].copy() for p in pes}
     base_fn = small_base if small else large_base
     plans: dict[tuple[int, bytes, int, int], CorePlan] = {}  # pe_core's plans for this run
+    written: list[int] = []  # the rows of buf the run wrote (the only ones that can differ)
 
     def rows_of(index: int, nv: int, ts: int, field: str) -> np.ndarray:
         base = base_fn(state, index)
@@ -304,6 +305,7 @@ def gb_control(state: State) -> Update:
                         f"OUTGB vectors below gb_control.num_vector_2={out_rows.size}",
                     )  # fmt: skip
                 buf[out_rows[vec]] = codes
+                written.append(int(out_rows[vec]))
         if cfg["is_rnn"]:
             for p in pes:
                 base_in = config_fields("mem_mngr_second", configs[p][PE_ROWS["mem_mngr_second"]])[
@@ -315,17 +317,25 @@ def gb_control(state: State) -> Update:
                         f"pe{p}.mem_mngr_second.base_input", base_in, "h vectors inside the input buffer"
                     )
                 inputs[p][dst] = buf[out_rows]
-    changes = [(buf_name, buf)]
+    changes: list[tuple[str, np.ndarray, np.ndarray | None]] = [
+        (buf_name, buf, np.unique(np.array(written, dtype=np.intp)))
+    ]
     for p in pes:
-        changes += [(f"pe{p}_input", inputs[p]), (f"pe{p}_act", acts[p]), (f"pe{p}_config", configs[p])]
+        changes += [
+            (f"pe{p}_input", inputs[p], None), (f"pe{p}_act", acts[p], None), (f"pe{p}_config", configs[p], None)
+        ]  # fmt: skip
     return changed_rows(state, changes)
 
 
-def changed_rows(state: State, changes: list[tuple[str, np.ndarray]]) -> Update:
-    """The rows of each new value that differ from the state (what an operation wrote)."""
+def changed_rows(state: State, changes: list[tuple[str, np.ndarray, np.ndarray | None]]) -> Update:
+    """The rows of each new value that differ from the state (what an operation wrote); a change's
+    third item, when given, holds (sorted, unique) the only rows that can differ."""
     update: Update = {}
-    for name, value in changes:
-        rows = np.nonzero(np.any(value != state[name], axis=1))[0]
+    for name, value, candidates in changes:
+        if candidates is None:
+            rows = np.nonzero(np.any(value != state[name], axis=1))[0]
+        else:
+            rows = candidates[np.any(value[candidates] != state[name][candidates], axis=1)]
         if rows.size:
             update[name] = (rows, value[rows])
     return update

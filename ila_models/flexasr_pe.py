@@ -147,9 +147,19 @@ class ActUnit:
     def run(self) -> None:
         """Run the micro-program once per output vector."""
         cfg = self.cfg
+        regs, core_out = self.regs, self.core_out
+        functions = {code: fn for code, (_, fn) in ACT_OPS.items()}
+        decoded = [(k, inst, inst >> 4, (inst >> 2) & 3, inst & 3) for k, inst in enumerate(self.program)]
         for out in range(cfg["num_output"]):
-            for k, inst in enumerate(self.program):
-                self.step(k, inst, out)
+            for k, inst, op, a2, a1 in decoded:
+                fn = functions.get(op)
+                if fn is not None:  # the register ops and INPE inline; `step` does the rest and the errors
+                    regs[a2] = fn(regs[a2], regs[a1])
+                elif op == 3 and self.next_in < core_out.shape[0]:
+                    regs[a2] = core_out[self.next_in]
+                    self.next_in += 1
+                else:
+                    self.step(k, inst, out)
 
     def step(self, k: int, inst: int, out: int) -> None:
         op, a2, a1 = inst >> 4, (inst >> 2) & 3, inst & 3
