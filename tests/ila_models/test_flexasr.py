@@ -291,3 +291,22 @@ def test_attention_bad_config_is_a_clear_error():
     with pytest.raises(DecodeError) as info:
         run([isa.write(isa.gb_addr(0x50), 0)])
     assert info.value.field == "attention.is_valid"
+
+
+def test_sigmoid_table_matches_reference():
+    """The table-driven sigmoid equals the shift-and-add definition (every |x| up to 12, and extremes)."""
+    x = np.concatenate([np.arange(-(12 << 14), 12 << 14), [-(2**62), 2**62, np.iinfo(np.int64).min]])
+    assert np.array_equal(pe.sigmoid(x), pe._sigmoid_ref(x))
+    assert np.array_equal(pe.tanh(x[:-1]), 2 * pe._sigmoid_ref(2 * x[:-1]) - pe.ONE)
+
+
+def test_mac_matches_product_definition():
+    """mac (an integer dot product of code values) equals the per-product definition."""
+    rng = np.random.default_rng(1)
+    w = rng.integers(0, 256, (3, 16, 64), dtype=np.uint8)
+    x = rng.integers(0, 256, (1, 64), dtype=np.uint8)
+    mw, ew = pe._signed_mantissa_exponent_ref(w)
+    mx, ex = pe._signed_mantissa_exponent_ref(x)
+    ref = ((mw * mx[..., None, :]) << (ew + ex[..., None, :])).sum(axis=-1)
+    ref = ((ref + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    assert np.array_equal(pe.mac(w, x), ref)
