@@ -43,6 +43,10 @@ class IlaBackend:
                 )
             self.state[name][...] = np.ascontiguousarray(image).view(var.dtype).reshape(var.shape)
 
+    def units(self) -> list[str]:
+        """The unit of each instruction of the loaded Program (from the parse done at load)."""
+        return [self.model.unit_of(f) for f in self._fields]
+
     def next_retirement(self) -> Retire | None:
         assert self.program is not None, "load() a Program first"
         if self._next >= len(self.program):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.backend import Backend, SimulatorHang
+from harness.counts import RunCounts
 from harness.ila_backend import IlaBackend
 from harness.mismatch import Mismatch, compare_rows
 from ila_models.language import DecodeError, OrderViolation
@@ -23,18 +24,10 @@ from ila_models.program import Program
 HISTORY = 16
 
 
-@dataclass
-class LockstepResult:
+@dataclass(kw_only=True)
+class LockstepResult(RunCounts):
     """What a lockstep run did; `mismatches` is empty when it passed."""
 
-    instructions: int
-    retired: int = 0
-    cycles: int = 0
-    comparisons: int = 0
-    elements_compared: int = 0
-    full_compares: int = 0
-    ila_seconds: float = 0.0
-    rtl_seconds: float = 0.0
     mismatches: list[Mismatch] = field(default_factory=list)
     retire_order: list[int] = field(default_factory=list)
 
@@ -64,7 +57,7 @@ class Lockstep:
         self.keep_going = keep_going
         self.batch = batch
         self.model = ila.model
-        self.units = [self.model.unit(cmd) for cmd in program.commands]
+        self.units = ila.units()
         self.history: deque[tuple[int, str, int]] = deque(maxlen=HISTORY)
         self.result = LockstepResult(instructions=len(program))
         self.cycle = 0

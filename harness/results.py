@@ -14,26 +14,19 @@ from typing import Any
 
 import pandas as pd
 
+from harness.counts import RunCounts
 from harness.mismatch import Mismatch
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-@dataclass
-class RunReport:
+@dataclass(kw_only=True)
+class RunReport(RunCounts):
     """The outcome of running one Program in lockstep."""
 
     program: str
     accelerator: str
     passed: bool
-    instructions: int = 0
-    retired: int = 0
-    cycles: int = 0
-    comparisons: int = 0
-    elements_compared: int = 0
-    full_compares: int = 0
-    ila_seconds: float = 0.0
-    rtl_seconds: float = 0.0
     wall_seconds: float = 0.0
     seed: int | None = None
     rtl_hash: str = ""
