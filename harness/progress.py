@@ -26,8 +26,9 @@ class ProgressBackend:
         self.interval = interval
         self.retired = 0
         self._next_write = 0.0
-        if hasattr(inner, "run_batch"):  # the batched engine checks for it: offer it only when the inner has it
-            self.run_batch = self._run_batch
+        # The batched engine checks for it: offer it only when the inner backend has it.
+        if hasattr(inner, "finish_batch"):
+            self.finish_batch = self._finish_batch
 
     def _count(self, n: int) -> None:
         self.retired += n
@@ -41,10 +42,10 @@ class ProgressBackend:
         self._count(0 if r is None else 1)
         return r
 
-    def _run_batch(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.inner.run_batch(*args, **kwargs)  # type: ignore[attr-defined]
-        self._count(len(result[0]))  # (retirements, captured rows, hang)
-        return result
+    def _finish_batch(self) -> Any:
+        outcome = self.inner.finish_batch()  # type: ignore[attr-defined]
+        self._count(outcome.count)
+        return outcome
 
     def __getattr__(self, name: str) -> Any:  # the rest of the protocol (and extras) as the inner backend's
         return getattr(self.inner, name)

@@ -1,7 +1,8 @@
 """VerilatorBackend: the RTL verilated into a shared library with the generic shim, driven through ctypes.
 
-One Python call per retirement (`next_retirement`) or per run (`run_to_completion`); the clock
-loop, the command handshake and the DRAM model run in C++ (harness/shim/tandem_shim.cpp).
+One Python call per retirement (`next_retirement`), per batch (`start_batch`/`finish_batch`, see
+harness/verilator_batch.py) or per run (`run_to_completion`); the clock loop, the command
+handshake and the DRAM model run in C++ (harness/shim/).
 State is read by name through the refinement map (rtl/<accel>/refinement.json): each mapped
 memory is resolved once to a handle and copied raw into a numpy buffer, then viewed as the
 ILA's dtype and shape (entry r = row r, lanes packed little endian; rtl/README.md).
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.backend import Retire, SimulatorHang
+from harness.verilator_batch import BatchOutcome, BatchPlan, Watched, plan_batch
 from harness.verilator_build import VerilatedLibrary, build_library
 
 if TYPE_CHECKING:
@@ -60,7 +62,9 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "tandem_state_write": (ctypes.c_int, [_P, ctypes.c_int, _U64, _U64, _P]),
     "tandem_trace_open": (ctypes.c_int, [_P, ctypes.c_char_p, _U64, _U64]),
     "tandem_trace_close": (None, [_P]),
-    "tandem_run_batch": (ctypes.c_int64, [_P, _U64, _U64, _P, _U64, _P, _P]),
+    "tandem_batch_start": (ctypes.c_int, [_P, _U64, _U64, _P, _U64, _P, _P, _P]),
+    "tandem_batch_wait": (ctypes.c_int64, [_P, ctypes.POINTER(_U64)]),
+    "tandem_state_equal": (ctypes.c_int, [_P, ctypes.c_int, _P, _U64, _U64]),
 }
 _RUN_DONE = 0
 _RUN_HANG = -1
@@ -143,6 +147,14 @@ class VerilatorBackend:
                 self._harness[name] = entry["harness"]
             else:
                 self._mapped[name] = self._resolve(name, entry["scope"], entry["var"])
+        self._watched = {name: Watched(-1, 1, 1, np.dtype(np.uint8), ()) for name in self._harness}
+        self._watched.update(
+            {
+                name: Watched(st.handle, st.entry_bytes, st.row_bytes, st.dtype, st.shape[1:])
+                for name, st in self._mapped.items()
+            }
+        )
+        self._batch: BatchPlan | None = None
 
     def _error(self) -> str:
         return (self._lib.tandem_last_error(self._sim) or b"").decode()
@@ -183,6 +195,7 @@ class VerilatorBackend:
         self._lib.tandem_dram_alloc(self._sim, size)
         self._pending.clear()
         self._retired = np.zeros(0, dtype=bool)
+        self._batch = None  # the shim waited for any batch still running
 
     def load(self, program: Program) -> None:
         """Copy the Program's DRAM image (if it has one) into the shim's memory model and queue its commands."""
@@ -318,63 +331,61 @@ class VerilatorBackend:
         """Flush and close the waveform file."""
         self._lib.tandem_trace_close(self._sim)
 
-    def run_batch(
-        self, n_retire: int, watch: list[tuple[int, str, int, int]]
-    ) -> tuple[list[Retire], list[np.ndarray], SimulatorHang | None]:
-        """Run until `n_retire` retirements, capturing watched rows at each watched instruction's retirement.
+    def equals(self, state: str, expected: np.ndarray) -> bool:
+        """True when state `state` holds exactly `expected` (all of it, in the ILA's dtype and shape),
+        compared in C++ without copying it out; False when anything differs."""
+        if state in self._harness:
+            handle, row_bytes, rows = -1, 1, expected.size
+            if expected.dtype != np.uint8 or expected.ndim != 1:
+                return False
+        else:
+            st = self._mapped[state]
+            if expected.dtype != st.dtype or expected.shape != st.shape:
+                return False
+            handle, row_bytes, rows = st.handle, st.row_bytes, st.shape[0]
+        expected = np.ascontiguousarray(expected)
+        status = self._lib.tandem_state_equal(self._sim, handle, expected.ctypes.data, row_bytes, rows)
+        self._check(status)
+        return status == 1
 
-        watch: (instruction index, state, first row, end row) sorted by index: the rows the ILA says
-        that instruction writes. Returns the retirements, the captured rows (one array per watch entry,
-        in the ILA's dtype and shape; empty for entries whose instruction did not retire) and, when
-        nothing retired within the cycle budget, the SimulatorHang (returned, not raised).
+    def plan_batch(
+        self, n_retire: int, watch: list[tuple[int, str, int, int, int]], expected: bytearray
+    ) -> BatchPlan:
+        """Lay out a batch for `start_batch` (safe while another batch runs; see verilator_batch.plan_batch)."""
+        return plan_batch(self._watched, len(self.units), n_retire, watch, expected)
+
+    def start_batch(self, batch: BatchPlan) -> None:
+        """Start running `batch` on the shim's own thread and return at once; `finish_batch` ends it.
+
+        Until then nothing else may be asked of this backend. The batch clocks until `n_retire`
+        retirements, copying and comparing each watched instruction's rows as it retires.
         """
-        # per state: (shim handle, bytes per row); the DRAM model is handle -1 with byte rows
-        kinds = {name: (-1, 1) for name in self._harness}
-        kinds.update({name: (st.handle, st.entry_bytes) for name, st in self._mapped.items()})
-        rows_info = [(index, *kinds[state], lo, hi - lo) for index, state, lo, hi in watch]
-        sizes = [rows * per_row for _, _, per_row, _, rows in rows_info]
-        starts = np.zeros(len(watch) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
-        table = np.zeros((max(len(watch), 1), 5), dtype=np.int64)
-        if watch:
-            info = np.array(rows_info, dtype=np.int64)
-            table[:, 0], table[:, 1], table[:, 2], table[:, 3] = info[:, 0], info[:, 1], info[:, 3], info[:, 4]
-            table[:, 4] = starts[:-1]
-        offset = int(starts[-1])
-        snap = np.zeros(max(offset, 1), dtype=np.uint8)
-        out = np.zeros((n_retire + len(self.units), 4), dtype=np.uint64)
-        got = self._lib.tandem_run_batch(
-            self._sim,
-            n_retire,
-            self.cycle_budget,
-            table.ctypes.data,
-            len(watch),
-            snap.ctypes.data,
-            out.ctypes.data,
-        )
+        if self._batch is not None:
+            raise RuntimeError("start_batch() while a batch is running; finish_batch() first")
+        self._check(
+            self._lib.tandem_batch_start(
+                self._sim, batch.n_retire, self.cycle_budget, batch.table.ctypes.data, len(batch.watch),
+                batch.snap.ctypes.data, batch.expected.ctypes.data, batch.out.ctypes.data,
+            )
+        )  # fmt: skip
+        self._batch = batch
+
+    def finish_batch(self) -> BatchOutcome:
+        """Wait for the running batch; its retirements, how many compared entries differ, any hang
+        (returned, not raised: the retirements before it still count)."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            raise RuntimeError("finish_batch() without start_batch()")
+        differing = _U64()
+        got = self._lib.tandem_batch_wait(self._sim, ctypes.byref(differing))
         if got < -(1 << 40):
             raise RuntimeError(f"tandem shim: {self._error()}")
         hung = got < 0
-        count = -got - 1 if hung else got
-        retired = [Retire(int(i), self.units[int(u)], int(c), int(t)) for i, u, c, t in out[:count]]
-        for r in retired:
-            if r.index < len(self._retired):
-                self._retired[r.index] = True
-        done = {r.index for r in retired}
-        captured: list[np.ndarray] = []
-        for (index, state, lo, hi), start, nbytes in zip(watch, starts.tolist(), sizes, strict=False):
-            if index not in done:
-                captured.append(np.zeros(0))
-                continue
-            raw = snap[start : start + nbytes]
-            if state in self._harness:
-                captured.append(raw.copy())
-            else:
-                st = self._mapped[state]
-                rows = raw.reshape(hi - lo, st.entry_bytes)[:, : st.row_bytes]
-                captured.append(rows.copy().view(st.dtype).reshape((hi - lo, *st.shape[1:])))
+        records = batch.out[: -got - 1 if hung else got]
+        index = records[:, 0].astype(np.int64)
+        self._retired[index[index < len(self._retired)]] = True
         hang = SimulatorHang(self.cycle, self.cycle_budget, self.pending()) if hung else None
-        return retired, captured, hang
+        return BatchOutcome(batch, records, int(differing.value), hang, self.units, self._watched)
 
     def _check(self, status: int) -> None:
         if status < 0:

@@ -2,7 +2,7 @@
 
 `build_library(rtl_dir, top, parameters, units)` verilates every `*.v`/`*.sv` file of `rtl_dir`
 (`rtl/<accel>/` or any copy of it, e.g. with a planted bug), links the model, `libverilated.a` and
-`harness/shim/tandem_shim.cpp` into `libtandem.so`, and caches it under
+the shim (`harness/shim/*.cpp`) into `libtandem.so`, and caches it under
 `build/verilated/<hash>/`, keyed by the sources, the shim, the flags, the parameters and the
 Verilator version. A second call with the same inputs reuses the library. Builds happen in a
 temporary folder renamed into place, so a killed build never leaves a half-built cache entry.
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIM_SOURCE = REPO_ROOT / "harness" / "shim" / "tandem_shim.cpp"
+SHIM_DIR = REPO_ROOT / "harness" / "shim"
+SHIM_SOURCES = (SHIM_DIR / "tandem_shim.cpp", SHIM_DIR / "tandem_batch.cpp")
+SHIM_FILES = (SHIM_DIR / "tandem_shim.h", *SHIM_SOURCES)  # all part of the cache key
 DEFAULT_CACHE = REPO_ROOT / "build" / "verilated"
 LIBRARY_NAME = "libtandem.so"
 VERILOG_SUFFIXES = (".v", ".sv")
@@ -136,7 +138,8 @@ def cache_key(
     h = hashlib.sha256()
     for src in sources:
         h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
-    h.update(SHIM_SOURCE.read_bytes())
+    for shim in SHIM_FILES:
+        h.update(shim.name.encode() + b"\0" + shim.read_bytes() + b"\0")
     h.update(
         json.dumps(
             {
@@ -208,7 +211,7 @@ def build_library(
             f"-I{obj}", f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}",
             f"-DTOP_CLASS={prefix}", f'-DTOP_HEADER="{prefix}.h"', f"-DTANDEM_UNITS={units}",
             *(["-DTANDEM_TRACE"] if trace else []),
-            str(SHIM_SOURCE),
+            *[str(src) for src in SHIM_SOURCES],
             "-Wl,--whole-archive", str(obj / f"{prefix}__ALL.a"), str(obj / "libverilated.a"),
             *LINK_TAIL, *(["-llz4", "-lz"] if trace else []), "-o", str(tmp / LIBRARY_NAME),
         ]  # fmt: skip

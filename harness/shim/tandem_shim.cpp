@@ -1,7 +1,8 @@
 // tandem_shim: one generic C++ driver for any Verilated top that follows the Tandem port convention
 // (rtl/README.md): command port, per-unit registered retirement, busy, serial_mode, and a DRAM
 // port served here from a byte-array memory model. Loaded from Python with ctypes; every loop over
-// clock edges runs here, so Python crosses into C++ once per retirement (or once per run).
+// clock edges runs here, so Python crosses into C++ once per retirement (or once per run; batched
+// lockstep and state comparison are in tandem_batch.cpp).
 //
 // Build (harness/verilator_build.py does it):
 //   -DTOP_CLASS=Vvta_top -DTOP_HEADER='"Vvta_top.h"' -DTANDEM_UNITS=3
@@ -19,31 +20,17 @@
 // time / 10 is the harness's cycle. Without TANDEM_TRACE, eval_half is two stores and an eval.
 
 #include <algorithm>
-#include <array>
-#include <cstdint>
 #include <cstring>
-#include <memory>
-#include <string>
 #include <type_traits>
-#include <vector>
 
-#include "verilated.h"
+#include "tandem_shim.h"
 #include "verilated_syms.h"
-#include TOP_HEADER
-#ifdef TANDEM_TRACE
-#include "verilated_fst_c.h"
-#endif
 
-#ifndef TANDEM_UNITS
-#error "define TANDEM_UNITS (the top's number of retiring units)"
-#endif
-
-#define TANDEM_API extern "C" __attribute__((visibility("default")))
+using namespace tandem;
 
 namespace {
 
 constexpr int kResetCycles = 4;
-constexpr int kBeatBytes = 16;
 
 // ---- port access for any Verilator port type (CData/SData/IData/QData or VlWide<N>)
 template <typename T>
@@ -73,44 +60,6 @@ constexpr size_t port_bytes() {
     return sizeof(T);
 }
 
-struct StateHandle {
-    std::string name;
-    uint8_t* data;
-    uint32_t entry_bits;
-    uint32_t entry_bytes;
-    uint64_t depth;
-};
-
-struct Record {  // what Python reads, 4 x uint64 per retirement
-    uint64_t index, unit, cycle, cycles_taken;
-};
-
-struct Sim {
-    std::unique_ptr<VerilatedContext> ctx;
-    std::unique_ptr<TOP_CLASS> top;
-    uint64_t cycle = 0;
-    // command stream
-    std::vector<uint8_t> cmds;
-    size_t cmd_bytes = 0;
-    uint64_t n_cmds = 0, next_cmd = 0, loaded_cmd = UINT64_MAX, retired = 0;
-    std::vector<uint64_t> accept_cycle;
-    // DRAM model
-    std::vector<uint8_t> dram;
-    bool resp_due = false;
-    uint8_t resp_buf[kBeatBytes] = {};
-    uint64_t dram_errors = 0;  // requests outside the memory (reads answer zeros, writes dropped)
-    // state by name
-    std::vector<StateHandle> states;
-    std::string error;
-#ifdef TANDEM_TRACE
-    std::unique_ptr<VerilatedFstC> fst;
-    uint64_t trace_first = 0, trace_last = 0;
-    bool in_reset = false;
-#endif
-};
-
-void make_current(Sim* s) { Verilated::threadContextp(s->ctx.get()); }
-
 void eval_half(Sim* s, int clk) {
     s->top->clk = clk;
     s->top->eval();
@@ -122,6 +71,12 @@ void eval_half(Sim* s, int clk) {
         s->fst->dump(clk ? 10 * n : 10 * n - 5);
 #endif
 }
+
+}  // namespace
+
+namespace tandem {
+
+void make_current(Sim* s) { Verilated::threadContextp(s->ctx.get()); }
 
 // One clock cycle (see the header). Returns the retire_valid bits sampled after the edge.
 uint32_t step(Sim* s) {
@@ -174,7 +129,6 @@ uint32_t step(Sim* s) {
     return t->retire_valid;
 }
 
-// Appends the records of the units whose bits are set in `valid`; returns how many.
 int collect(Sim* s, uint32_t valid, uint64_t* out, int room) {
     uint8_t idx_bytes[4 * TANDEM_UNITS + 8];
     port_read(s->top->retire_index, idx_bytes, sizeof(idx_bytes));
@@ -194,7 +148,38 @@ int collect(Sim* s, uint32_t valid, uint64_t* out, int room) {
 
 bool all_retired(Sim* s) { return s->next_cmd >= s->n_cmds && s->retired >= s->n_cmds && !s->top->busy; }
 
-}  // namespace
+StateHandle* rows_ok(Sim* s, int id, uint64_t row0, uint64_t nrows) {
+    if (id < 0 || static_cast<size_t>(id) >= s->states.size()) {
+        s->error = "no state handle " + std::to_string(id);
+        return nullptr;
+    }
+    StateHandle* st = &s->states[id];
+    if (row0 + nrows > st->depth || row0 + nrows < row0) {
+        s->error = st->name + ": rows [" + std::to_string(row0) + ", +" + std::to_string(nrows) +
+                   ") past its depth " + std::to_string(st->depth);
+        return nullptr;
+    }
+    return st;
+}
+
+void wait_batch(Sim* s) {
+    std::unique_lock<std::mutex> lock(s->batch_mutex);
+    s->batch_changed.wait(lock, [s] { return s->batch_state == kBatchIdle || s->batch_state == kBatchDone; });
+    s->batch_state = kBatchIdle;
+}
+
+void stop_batch_thread(Sim* s) {
+    if (!s->batch_thread.joinable()) return;
+    wait_batch(s);
+    {
+        std::lock_guard<std::mutex> lock(s->batch_mutex);
+        s->batch_state = kBatchStop;
+    }
+    s->batch_changed.notify_all();
+    s->batch_thread.join();
+}
+
+}  // namespace tandem
 
 // ---------------------------------------------------------------- lifecycle
 TANDEM_API void* tandem_create() {
@@ -218,6 +203,7 @@ TANDEM_API void* tandem_create() {
 TANDEM_API void tandem_destroy(void* h) {
     auto* s = static_cast<Sim*>(h);
     if (!s) return;
+    stop_batch_thread(s);
     // Verilator keeps a per-thread "current context"; with several models alive, destroying one
     // while another's context is current hangs, so make this one current first.
     Verilated::threadContextp(s->ctx.get());
@@ -240,6 +226,7 @@ TANDEM_API uint32_t tandem_cmd_port_bytes() { return port_bytes<decltype(TOP_CLA
 // The cycle counter restarts at 0.
 TANDEM_API void tandem_reset(void* h) {
     auto* s = static_cast<Sim*>(h);
+    wait_batch(s);
     make_current(s);
     TOP_CLASS* t = s->top.get();
 #ifdef TANDEM_TRACE
@@ -427,20 +414,6 @@ TANDEM_API int tandem_state_info(void* h, int id, uint32_t* entry_bits, uint64_t
     return 0;
 }
 
-static StateHandle* rows_ok(Sim* s, int id, uint64_t row0, uint64_t nrows) {
-    if (id < 0 || static_cast<size_t>(id) >= s->states.size()) {
-        s->error = "no state handle " + std::to_string(id);
-        return nullptr;
-    }
-    StateHandle* st = &s->states[id];
-    if (row0 + nrows > st->depth || row0 + nrows < row0) {
-        s->error = st->name + ": rows [" + std::to_string(row0) + ", +" + std::to_string(nrows) +
-                   ") past its depth " + std::to_string(st->depth);
-        return nullptr;
-    }
-    return st;
-}
-
 // Copies nrows raw entries (entry_bytes each) from row0 on into dst.
 TANDEM_API int tandem_state_read(void* h, int id, uint64_t row0, uint64_t nrows, uint8_t* dst) {
     auto* s = static_cast<Sim*>(h);
@@ -457,52 +430,4 @@ TANDEM_API int tandem_state_write(void* h, int id, uint64_t row0, uint64_t nrows
     if (!st) return -1;
     std::memcpy(st->data + row0 * st->entry_bytes, src, nrows * st->entry_bytes);
     return 0;
-}
-
-// ---------------------------------------------------------------- batched lockstep
-// For machines whose retirement order is known in advance (one unit: program order), the ILA
-// runs ahead and names the rows each instruction writes; this clocks until n_retire retirements
-// and, at each one, copies that instruction's watched rows into `snap`, so the state is captured
-// exactly as at its retirement while Python crosses into C++ once per batch.
-// watch: n_watch rows of 5 int64 sorted by instruction index: (index, state id or -1 for the DRAM
-// model, first row (a byte offset for DRAM), number of rows (bytes for DRAM), offset in snap).
-// out: room for n_retire + TANDEM_UNITS records. Returns the number of records written, or
-// -(n + 1) when nothing retired within max_idle_cycles after n records, or -(n + 1) - (1 << 40)
-// when a watched range is outside its memory (see tandem_last_error).
-TANDEM_API int64_t tandem_run_batch(void* h, uint64_t n_retire, uint64_t max_idle_cycles, const int64_t* watch,
-                                    uint64_t n_watch, uint8_t* snap, uint64_t* out) {
-    auto* s = static_cast<Sim*>(h);
-    make_current(s);
-    constexpr int64_t kBadWatch = int64_t{1} << 40;
-    uint64_t n = 0;
-    while (n < n_retire && !all_retired(s)) {
-        uint32_t valid = 0;
-        for (uint64_t c = 0; c < max_idle_cycles && !valid; ++c) valid = step(s);
-        if (!valid) return -static_cast<int64_t>(n) - 1;
-        const int got = collect(s, valid, out + 4 * n, TANDEM_UNITS);
-        for (int k = 0; k < got; ++k) {
-            const int64_t index = static_cast<int64_t>(out[4 * (n + k)]);
-            const int64_t* w = std::lower_bound(
-                reinterpret_cast<const std::array<int64_t, 5>*>(watch),
-                reinterpret_cast<const std::array<int64_t, 5>*>(watch) + n_watch, index,
-                [](const std::array<int64_t, 5>& row, int64_t i) { return row[0] < i; })->data();
-            for (; w < watch + 5 * n_watch && w[0] == index; w += 5) {
-                const uint64_t row0 = static_cast<uint64_t>(w[2]), rows = static_cast<uint64_t>(w[3]);
-                uint8_t* dst = snap + w[4];
-                if (w[1] < 0) {
-                    if (row0 + rows > s->dram.size()) {
-                        s->error = "watched DRAM bytes past the memory";
-                        return -static_cast<int64_t>(n) - 1 - kBadWatch;
-                    }
-                    std::memcpy(dst, &s->dram[row0], rows);
-                } else {
-                    StateHandle* st = rows_ok(s, static_cast<int>(w[1]), row0, rows);
-                    if (!st) return -static_cast<int64_t>(n) - 1 - kBadWatch;
-                    std::memcpy(dst, st->data + row0 * st->entry_bytes, rows * st->entry_bytes);
-                }
-            }
-        }
-        n += static_cast<uint64_t>(got);
-    }
-    return static_cast<int64_t>(n);
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.accelerators import accelerator
@@ -16,7 +17,8 @@ from testbenches.hlscnn import programs
 RTL = Path(__file__).resolve().parents[2] / "rtl" / "hlscnn"
 
 
-def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024):
+def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tuple[str, int] | None = None):
+    """Lockstep `program`; `stray`: (state, flat element) the RTL gets wrong before the run."""
     acc = accelerator(program.accelerator)
     model = acc.model_for(program)
     ila = IlaBackend(model)
@@ -24,6 +26,10 @@ def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024):
     rtl = verilator_backend(program, model, RunOptions(rtl_dir=rtl_dir))
     rtl.reset()
     rtl.load(program)
+    if stray is not None:
+        value = rtl.read(stray[0])
+        value.reshape(-1)[stray[1]] ^= 0x5A
+        rtl.write(stray[0], value)
     try:
         return Lockstep(program, ila, rtl, compared_state(refinement_map(rtl_dir)), full_every, batch=batch).run()
     finally:
@@ -62,3 +68,22 @@ def test_batched_run_passes_with_the_same_counts(full_every):
     assert one.passed and many.passed, (one.mismatches, many.mismatches)
     assert (one.retired, one.cycles, one.retire_order) == (many.retired, many.cycles, many.retire_order)
     assert many.comparisons >= len(program)
+
+
+# the last element of spad1 and of cfg: the Program neither reads nor writes them
+@pytest.mark.parametrize("stray", [("spad1", -1), ("cfg", -1)], ids=["spad1", "cfg"])
+@pytest.mark.parametrize("batch", [1, 64])
+def test_a_stray_rtl_value_is_reported_element_by_element_by_the_final_full_compare(stray, batch):
+    program = programs.GENERATED[0]()
+    result = _run(program, RTL, batch=batch, stray=stray)
+    assert [m.kind for m in result.mismatches] == ["quiescent"]
+    m = result.mismatches[0]
+    ila = IlaBackend(accelerator(program.accelerator).model_for(program))
+    ila.load(program)
+    while ila.next_retirement() is not None:
+        pass
+    state, flat = stray
+    final = ila.read(state)
+    element = tuple(int(i) for i in np.unravel_index(flat % final.size, final.shape))
+    assert (m.index, m.state, m.element, m.differing) == (None, state, element, 1)
+    assert (m.ila_value, m.rtl_value) == (int(final[element]), int(final[element]) ^ 0x5A)

@@ -26,7 +26,7 @@ def test_the_progress_file_ends_at_every_instruction_retired(make, tmp_path):
     inner = rtl_backend(program, model, RunOptions())
     path = tmp_path / "progress"
     rtl = ProgressBackend(inner, path, len(program), interval=3600.0)  # only the first and the last write
-    assert hasattr(rtl, "run_batch") == hasattr(inner, "run_batch")
+    assert hasattr(rtl, "finish_batch") == hasattr(inner, "finish_batch")
     report = run_program(program, RunOptions(), rtl=rtl)
     assert report.passed and report.backend == "verilator"
     assert read_progress(path) == (len(program), len(program))

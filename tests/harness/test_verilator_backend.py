@@ -112,6 +112,49 @@ def test_state_is_read_by_name_in_the_ila_dtype_and_shape(backend: VerilatorBack
     np.testing.assert_array_equal(backend.read("acc", slice(5, 9)), acc[5:9])
 
 
+def test_equals_compares_a_whole_state_with_the_ila_value_in_cpp(backend: VerilatorBackend) -> None:
+    acc = np.arange(128 * B, dtype=np.int32).reshape(128, B) - 200
+    backend.write("acc", acc)
+    assert backend.equals("acc", acc)
+    for row, lane in [(0, 0), (127, B - 1)]:
+        other = acc.copy()
+        other[row, lane] += 1
+        assert not backend.equals("acc", other)
+    assert not backend.equals("acc", acc[:64]) and not backend.equals("acc", acc.astype(np.int64))
+    inp = np.full((64, B), -3, dtype=np.int8)  # 4-byte rows in wider RTL entries: only the row is compared
+    backend.write("inp", inp)
+    assert backend.equals("inp", inp) and not backend.equals("inp", inp + 1)
+    dram = np.arange(DRAM_BYTES, dtype=np.uint8)
+    backend.write("dram", dram)
+    assert backend.equals("dram", dram)
+    dram[DRAM_BYTES - 1] ^= 1
+    assert not backend.equals("dram", dram) and not backend.equals("dram", dram[:-1])
+
+
+def test_a_batch_captures_and_compares_watched_rows_at_retirement(library: VerilatedLibrary) -> None:
+    # acc declared two lanes wide: the RTL's entries hold four, so 8 of each entry's 16 bytes are compared
+    narrow = {**LAYOUT, "acc": (np.int32, (128, 2))}
+    be = VerilatorBackend(RTL_VTA, "vta_top", PARAMS, narrow, REFINEMENT, cycle_budget=5000, library=library)
+    try:
+        for expected, differing in [([5, 5], 0), ([5, 6], 1)]:
+            be.reset()
+            be.set_serial_mode(True)
+            be.load(program([isa.gemm(0, 1), isa.alu("ADD", 0, 1, imm=5), isa.finish()]))
+            rows = bytearray(np.array([expected], dtype=np.int32).tobytes())
+            be.start_batch(be.plan_batch(3, [(1, "acc", 0, 1, 0), (2, "acc", 0, 2, -1)], rows))
+            outcome = be.finish_batch()
+            assert [r.index for r in outcome.retirements()] == [0, 1, 2] and outcome.hang is None
+            assert outcome.differing == differing
+            np.testing.assert_array_equal(outcome.captured(0), [[5, 5]])
+            np.testing.assert_array_equal(outcome.captured(1), [[5, 5], [0, 0]])
+        acc = be.read("acc")
+        assert be.equals("acc", acc)  # lanes 2 and 3 hold 5 too, outside the compared rows
+        acc[0, 1] = 6
+        assert not be.equals("acc", acc)
+    finally:
+        be.close()
+
+
 def test_a_bad_refinement_entry_names_what_exists(library: VerilatedLibrary) -> None:
     bad = {"units": REFINEMENT["units"], "state": {"acc": {"scope": "TOP.vta_top.u_acc", "var": "storage"}}}
     with pytest.raises(ValueError, match=r"acc.*no public variable 'storage'.*it has: mem"):
