@@ -47,7 +47,7 @@ class Lockstep:
         compared: list[str],
         full_every: int = 1024,
         keep_going: bool = False,
-        batch: int = 64,
+        batch: int = 256,
     ):
         self.program = program
         self.ila = ila

@@ -93,6 +93,15 @@ def _plan(engine: Lockstep, start: int, stop: int, compared: set[str]) -> _Plan:
     return plan
 
 
+def _stop(engine: Lockstep, start: int, since_full: int) -> int:
+    """Where the batch from `start` ends: after `engine.batch` instructions, at the Program's end,
+    or where a full compare falls due (`full_every` retirements since the last, as when stepping)."""
+    stop = min(len(engine.program), start + engine.batch)
+    if since_full < engine.full_every:
+        stop = min(stop, start + engine.full_every - since_full)
+    return stop
+
+
 def run_batched(engine: Lockstep) -> np.ndarray:
     """Run `engine`'s Program batch by batch; returns which instructions retired."""
     n = len(engine.program)
@@ -100,7 +109,7 @@ def run_batched(engine: Lockstep) -> np.ndarray:
     compared = set(engine.compared)
     rtl: Any = engine.rtl
     since_full = 0
-    plan: _Plan | None = _plan(engine, 0, min(n, engine.batch), compared)
+    plan: _Plan | None = _plan(engine, 0, _stop(engine, 0, since_full), compared)
     while plan is not None:
         engine.result.ila_seconds += plan.seconds
         t0 = time.perf_counter()
@@ -111,7 +120,8 @@ def run_batched(engine: Lockstep) -> np.ndarray:
         following = None
         try:
             if plan.rejected is None and plan.end < n and not full_due:
-                following = _plan(engine, plan.end, min(n, plan.end + engine.batch), compared)
+                stop = _stop(engine, plan.end, since_full + plan.end - plan.start)
+                following = _plan(engine, plan.end, stop, compared)
         finally:
             outcome = rtl.finish_batch()
         engine.result.rtl_seconds += time.perf_counter() - t0 - (following.seconds if following else 0.0)
@@ -138,7 +148,7 @@ def run_batched(engine: Lockstep) -> np.ndarray:
             if engine._compare_all(plan.end - 1, "quiescent"):
                 return retired
         if following is None and plan.rejected is None and plan.end < n:
-            following = _plan(engine, plan.end, min(n, plan.end + engine.batch), compared)
+            following = _plan(engine, plan.end, _stop(engine, plan.end, since_full), compared)
         plan = following
     return retired
 
