@@ -64,6 +64,10 @@ class Lockstep:
         self._rtl_equals = getattr(rtl, "equals", None)
         self.result = LockstepResult(instructions=len(program))
         self.cycle = 0
+        # The rows of the first state mismatch as they were compared at its instruction's retirement
+        # (state, ILA rows, RTL rows, row ids): by the run's end either side may have moved on (the
+        # batched engine runs a batch ahead), so the difference picture is drawn from these.
+        self.first_rows: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- reporting -----------------------------------------------------------------------------------
     def _fail(self, kind: str, message: str, index: int | None = None, **details: object) -> bool:
@@ -128,6 +132,8 @@ class Lockstep:
         if expected.shape == actual.shape and expected.tobytes() == actual.tobytes():
             return False
         count, differences = compare_rows(name, expected, actual, row_ids)
+        if kind == "state" and not self.result.mismatches:
+            self.first_rows = (name, expected.copy(), actual.copy(), np.asarray(row_ids).copy())
         first = differences[0]
         message = f"{name} differs in {count} element(s)"
         return self._fail(

@@ -122,18 +122,35 @@ def check_references(program: Program, ila: IlaBackend) -> list[Mismatch]:
     return found
 
 
-def save_difference(path: Path, mismatch: Mismatch, ila: IlaBackend, rtl: Backend, max_rows: int = 256) -> bool:
+def save_difference(
+    path: Path,
+    mismatch: Mismatch,
+    ila: IlaBackend,
+    rtl: Backend,
+    max_rows: int = 256,
+    compared: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> bool:
     """Save expected (ILA) and actual (RTL) rows around a state mismatch, for the report's picture.
 
     Rows from the first differing row to the last (at most `max_rows`); 1-D state (DRAM) as rows of 16.
+    For a mismatch found at an instruction's retirement, `compared` (Lockstep.first_rows) gives
+    the rows as they were compared then (the instruction's write-set): the picture shows those,
+    since by the end of the run either side may be past that instruction. A full compare's
+    mismatch (both sides stopped at the same point) reads the whole state.
     Returns False (and saves nothing) when the mismatch is not about a state variable.
     """
     if mismatch.kind not in ("state", "quiescent") or mismatch.state is None:
         return False
-    expected, actual = ila.read(mismatch.state), rtl.read(mismatch.state)
+    if mismatch.kind == "state" and compared is not None and compared[0] == mismatch.state:
+        _, expected, actual, row_ids = compared
+    else:
+        expected, actual = ila.read(mismatch.state), rtl.read(mismatch.state)
+        row_ids = np.arange(len(expected))
     if expected.ndim == 1:
-        width = 16 if expected.size % 16 == 0 else 1
+        whole = row_ids.size > 0 and row_ids[0] % 16 == 0 and row_ids[-1] - row_ids[0] + 1 == row_ids.size
+        width = 16 if expected.size % 16 == 0 and whole else 1
         expected, actual = expected.reshape(-1, width), actual.reshape(-1, width)
+        row_ids = row_ids[::width] // width
     differs = np.flatnonzero((expected != actual).reshape(len(expected), -1).any(axis=1))
     if differs.size == 0:
         return False
@@ -142,8 +159,9 @@ def save_difference(path: Path, mismatch: Mismatch, ila: IlaBackend, rtl: Backen
     rows = slice(first, min(last + 1 + 4, first + max_rows, len(expected)))  # the differing span, 4 rows after
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        path, expected=expected[rows], actual=actual[rows], first_row=np.array(first),
-        rows_differing=np.array(differs.size), state=np.frombuffer(mismatch.state.encode(), dtype=np.uint8),
+        path, expected=expected[rows], actual=actual[rows], first_row=np.array(int(row_ids[first])),
+        row_ids=row_ids[rows], rows_differing=np.array(differs.size),
+        state=np.frombuffer(mismatch.state.encode(), dtype=np.uint8),
     )  # fmt: skip
     return True
 
@@ -167,7 +185,10 @@ def run_program(program: Program, options: RunOptions | None = None, rtl: Backen
         )
         result = engine.run()
         if options.artifacts_dir is not None and result.mismatches:
-            save_difference(options.artifacts_dir / f"{program.name}.diff.npz", result.mismatches[0], ila, backend)
+            save_difference(
+                options.artifacts_dir / f"{program.name}.diff.npz", result.mismatches[0], ila, backend,
+                compared=engine.first_rows,
+            )  # fmt: skip
     finally:
         backend.close()
     mismatches = result.mismatches

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from harness.accelerators import accelerator
+from harness.difference_picture import load_difference
 from harness.ila_backend import IlaBackend
 from harness.lockstep import Lockstep
-from harness.runner import RunOptions, compared_state, refinement_map, verilator_backend
+from harness.runner import RunOptions, compared_state, refinement_map, save_difference, verilator_backend
 from testbenches.hlscnn import programs
 
 RTL = Path(__file__).resolve().parents[2] / "rtl" / "hlscnn"
@@ -19,6 +20,11 @@ RTL = Path(__file__).resolve().parents[2] / "rtl" / "hlscnn"
 
 def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tuple[str, int] | None = None):
     """Lockstep `program`; `stray`: (state, flat element) the RTL gets wrong before the run."""
+    return _run_engine(program, rtl_dir, batch, full_every, stray).result
+
+
+def _run_engine(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tuple[str, int] | None = None):
+    """As _run, returning the engine after its run."""
     acc = accelerator(program.accelerator)
     model = acc.model_for(program)
     ila = IlaBackend(model)
@@ -31,7 +37,9 @@ def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tupl
         value.reshape(-1)[stray[1]] ^= 0x5A
         rtl.write(stray[0], value)
     try:
-        return Lockstep(program, ila, rtl, compared_state(refinement_map(rtl_dir)), full_every, batch=batch).run()
+        engine = Lockstep(program, ila, rtl, compared_state(refinement_map(rtl_dir)), full_every, batch=batch)
+        engine.run()
+        return engine
     finally:
         rtl.close()
 
@@ -58,6 +66,28 @@ def test_batched_and_per_instruction_report_the_same_first_mismatch(buggy, batch
     )  # fmt: skip
     assert a.history == b.history
     assert one.retired == many.retired
+
+
+def test_the_difference_picture_shows_the_rows_as_compared_at_the_mismatching_retirement(buggy, tmp_path):
+    # The batched engine's ILA and RTL are a batch past the mismatch when the run stops; the
+    # picture must still show the instruction's write-set as it was compared at its retirement.
+    program = programs.GENERATED[3]()
+    one, many = _run_engine(program, buggy, batch=1), _run_engine(program, buggy, batch=64)
+    assert one.first_rows is not None and many.first_rows is not None
+    name, expected, actual, row_ids = many.first_rows
+    assert name == one.first_rows[0] == many.result.mismatches[0].state
+    for a, b in zip(one.first_rows[1:], many.first_rows[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    m = many.result.mismatches[0]
+    where = int(np.flatnonzero(row_ids == m.element[0])[0])
+    assert int(expected[where][m.element[1:]]) == m.ila_value and int(actual[where][m.element[1:]]) == m.rtl_value
+    path = tmp_path / "d.npz"
+    assert save_difference(path, m, None, None, compared=many.first_rows)  # type: ignore[arg-type]
+    saved = load_difference(path)
+    first = int(np.flatnonzero((expected != actual).reshape(len(expected), -1).any(axis=1))[0])
+    assert saved["first_row"] == int(row_ids[first])
+    np.testing.assert_array_equal(saved["expected"][0], expected[first])
+    np.testing.assert_array_equal(saved["actual"][0], actual[first])
 
 
 @pytest.mark.parametrize("full_every", [1, 7, 1024])
