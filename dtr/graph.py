@@ -30,7 +30,7 @@ class Storage:
         "last_access",
         "live_children",
         "locks",
-        "ops",
+        "numerator",
         "parents",
         "pinned",
         "pool_index",
@@ -45,7 +45,6 @@ class Storage:
         self.id = sid
         self.size = size
         self.tensors: list[Tensor] = []
-        self.ops: set[int] = set()  # ids of the ops producing tensors here; cost = their compute
         self.cost = 0.0  # c(S): compute of the unique ops producing any tensor on this storage
         self.resident = False
         self.pinned = pinned
@@ -60,7 +59,8 @@ class Storage:
         self.dead = False  # nothing can ever need it again: memory and lineage dropped
         self.banished = False
         self.evict_when_unlocked = False
-        self.pool_index = -1
+        self.pool_index = -1  # row in the eviction pool, -1 when not pooled
+        self.numerator = 0.0  # the heuristic's score numerator, cached by the pool while pooled
         self.eq_node: Any = None  # union-find node while evicted (h_DTR^eq)
         # pooled storages whose cached score read this one's state: told when it changes
         self.watchers: set[Storage] | None = None
@@ -71,11 +71,6 @@ class Storage:
         """Not resident but still rematerializable."""
         return not self.resident and not self.dead
 
-    def add_op(self, op: Op) -> None:
-        if op.id not in self.ops:
-            self.ops.add(op.id)
-            self.cost += op.compute
-
     def __repr__(self) -> str:
         state = "dead" if self.dead else ("resident" if self.resident else "evicted")
         return f"Storage(#{self.id}, {self.size} B, {state})"
@@ -84,11 +79,11 @@ class Storage:
 class Tensor:
     """A tensor: its storage, the op that produces it and whether it is currently computed."""
 
-    __slots__ = ("alias", "defined", "id", "index", "name", "op", "ref_ext", "storage", "value")
+    __slots__ = ("_name", "alias", "defined", "id", "index", "op", "ref_ext", "storage", "value")
 
     def __init__(self, tid: int, name: str, storage: Storage, op: Op | None, index: int, alias: int) -> None:
         self.id = tid
-        self.name = name
+        self._name = name  # "" until named: `name` then says t<id> (formatted only when read)
         self.storage = storage
         self.op = op  # None for constants: they can never be recomputed
         self.index = index  # position among op.outputs
@@ -96,6 +91,14 @@ class Tensor:
         self.defined = False
         self.ref_ext = 0
         self.value: Any = None  # the real value (torch), None in simulation
+
+    @property
+    def name(self) -> str:
+        return self._name or f"t{self.id}"
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
 
     def __repr__(self) -> str:
         return f"Tensor({self.name!r}, storage #{self.storage.id}, {'defined' if self.defined else 'undefined'})"

@@ -111,21 +111,17 @@ def _watch(n: Storage | EqNode, s: Storage) -> None:
 
 def _notify(n: Storage | EqNode, pool: EvictionPool) -> None:
     """n changed: the cached scores that read it are stale."""
-    ws = n.watchers
-    if ws:
-        for s in ws:
-            pool.mark_dirty(s)
+    if n.watchers:
+        pool.mark_dirty(n.watchers)
     n.watchers = None
 
 
 def _mark_neighbours(s: Storage, pool: EvictionPool) -> None:
     """s was evicted, rematerialized or dropped: its neighbours' cached neighbourhoods are stale."""
-    for n in s.parents:
-        n.hcache = None
-        pool.mark_dirty(n)
-    for n in s.children:
-        n.hcache = None
-        pool.mark_dirty(n)
+    for group in (s.parents, s.children):
+        for n in group:
+            n.hcache = None
+        pool.mark_dirty(group)
 
 
 class DTRFull(Heuristic):
@@ -169,33 +165,42 @@ class DTREqClass(Heuristic):
             for n in group:
                 if n.eq_node is not None and n.evicted:
                     r = find(n.eq_node)
-                    if all(r is not q for q in roots):
+                    if r not in roots:  # EqNode compares by identity
                         roots.append(r)
         return roots
 
     def cached_numerator(self, s: Storage) -> float:
         roots: list[EqNode] | None = s.hcache
-        if roots is None or any(r.parent is not r for r in roots):  # a class was merged away
+        if roots is not None:
+            for r in roots:
+                if r.parent is not r:  # a class was merged away
+                    roots = None
+                    break
+        if roots is None:
             roots = s.hcache = self._roots(s)
         cost = s.cost
-        for r in roots:
+        for r in roots:  # in a loop rather than through _watch: this is the eviction search's inner loop
             cost += r.compute
-            _watch(r, s)
+            if r.watchers is None:
+                r.watchers = {s}
+            else:
+                r.watchers.add(s)
         return cost
 
     def on_evict(self, s: Storage, rt: RuntimeView) -> None:
         pool = rt.pool
         if s.eq_node is None:
             s.eq_node = EqNode(s.cost)
+        mine = find(s.eq_node)
         for group in (s.parents, s.children):
             for n in group:
                 if n.eq_node is not None and n.evicted:
-                    mine, theirs = find(s.eq_node), find(n.eq_node)
+                    theirs = find(n.eq_node)
                     if mine is theirs:
                         continue
                     _notify(mine, pool)
                     _notify(theirs, pool)
-                    union(mine, theirs)
+                    mine = union(mine, theirs)  # the merged class's root
         _mark_neighbours(s, pool)
 
     def on_remat(self, s: Storage, rt: RuntimeView) -> None:

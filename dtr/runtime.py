@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import random
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from time import perf_counter
 from typing import Any
 
 from dtr.errors import OutOfMemoryError, ThrashingError
@@ -103,21 +103,25 @@ class Runtime(Liveness):
             for x in inputs:
                 if x.storage.dead:
                     raise ValueError(f"op {name!r}: input {x.name!r} was already freed for good")
-            op = Op(self._new_id(), name, compute, inputs, run)
-            for i, (size, alias) in enumerate(zip(sizes, aliases, strict=True)):
-                if alias >= 0:
-                    if alias >= len(inputs):
-                        raise ValueError(f"op {name!r}: output {i} aliases input {alias}, it has {len(inputs)}")
+            self._next_id = oid = self._next_id + 1
+            op = Op(oid, name, compute, inputs, run)
+            outputs = op.outputs
+            for i in range(len(sizes)):
+                alias = aliases[i]
+                if alias < 0:
+                    s = self._new_storage(int(sizes[i]))
+                elif alias < len(inputs):
                     s = inputs[alias].storage
                 else:
-                    s = self._new_storage(int(size))
-                op.outputs.append(self._new_tensor("", s, op, i, alias))
+                    raise ValueError(f"op {name!r}: output {i} aliases input {alias}, it has {len(inputs)}")
+                t = self._new_tensor("", s, op, i, alias)
+                t.ref_ext = 1
+                s.ref_ext += 1
+                outputs.append(t)
             self._link(op)
-            for t in op.outputs:
-                self._ref(t)
             self._run(op, remat=False)
             self.stats.ops += 1
-            return list(op.outputs)
+            return outputs[:]
         finally:
             self._exit()
 
@@ -157,8 +161,7 @@ class Runtime(Liveness):
             if not t.defined:
                 assert t.op is not None, "an undefined constant cannot be recomputed"
                 self._run(t.op, remat=True)
-            t.storage.last_access = self.clock
-            self.pool.touch(t.storage)
+            t.storage.last_access = self.clock  # the pool reads it from the storage
         finally:
             self._exit()
 
@@ -187,61 +190,92 @@ class Runtime(Liveness):
 
     def _run(self, root: Op, remat: bool) -> None:
         """Run root after rematerializing its missing inputs, with an explicit stack."""
-        # frame: [op, next input index, storages locked for it, is_remat]
-        frames: list[list[Any]] = [[root, 0, [], remat]]
+        locked = self._lock_inputs(root.inputs, 0)
+        if locked == len(root.inputs):  # the common case: nothing to rematerialize first
+            try:
+                self._execute(root, remat)
+            except BaseException:
+                self._unlock_inputs(root.inputs)
+                raise
+            self._unlock_inputs(reversed(root.inputs))
+            return
+        # frame: [op, how many of its inputs are locked (from the first), is_remat]
+        frames: list[list[Any]] = [[root, locked, remat]]
         try:
             while frames:
                 f = frames[-1]
                 op: Op = f[0]
-                i: int = f[1]
-                locked: list[Storage] = f[2]
-                while i < len(op.inputs) and op.inputs[i].defined:
-                    s = op.inputs[i].storage
-                    self._lock(s)
-                    locked.append(s)
-                    s.last_access = self.clock
-                    i += 1
-                f[1] = i
+                i = f[1] = self._lock_inputs(op.inputs, f[1])
                 if i < len(op.inputs):
                     missing = op.inputs[i]
                     if missing.op is None or missing.storage.dead or missing.storage.banished:
                         raise RuntimeError(f"internal: input {missing!r} of {op!r} cannot be recomputed")
-                    frames.append([missing.op, 0, [], True])
+                    frames.append([missing.op, 0, True])
                     continue
-                self._execute(op, f[3])
+                self._execute(op, f[2])
                 frames.pop()
-                while locked:
-                    self._unlock(locked.pop())
+                self._unlock_inputs(reversed(op.inputs))
         finally:
             for f in frames:  # an error left frames mid-way: release their locks
-                for s in f[2]:
-                    self._unlock(s)
+                self._unlock_inputs(f[0].inputs[: f[1]])
+
+    def _lock_inputs(self, inputs: list[Tensor], i: int) -> int:
+        """Lock inputs[i:] up to the first undefined one and mark them used; returns its index."""
+        remove = self.pool.remove
+        clock = self.clock
+        n = len(inputs)
+        while i < n:
+            x = inputs[i]
+            if not x.defined:
+                break
+            s = x.storage
+            if not s.locks:  # a locked storage is out of the pool: the running op needs it
+                remove(s)
+            s.locks += 1
+            s.last_access = clock
+            i += 1
+        return i
 
     def _execute(self, op: Op, remat: bool) -> None:
-        need = sum(t.storage.size for t in op.outputs if t.alias < 0)
-        self._reserve(need, op.name)
+        outputs = op.outputs
+        need = 0
+        for t in outputs:
+            if t.alias < 0:
+                need += t.storage.size
+        if self.memory + need > self.budget:
+            self._reserve(need, op.name)
+        stats = self.stats
         values: Sequence[Any] | None = None
         if op.run is not None:
-            t0 = time.perf_counter()
+            t0 = perf_counter()
             values = op.run(op)
-            dt = time.perf_counter() - t0
+            dt = perf_counter() - t0
             self._op_seconds += dt
             if remat:
-                self.stats.remat_time += dt
-        self.clock += op.compute
+                stats.remat_time += dt
+        compute = op.compute
+        self.clock = clock = self.clock + compute
         if remat:
-            self.stats.remat_compute += op.compute
-            self.stats.remats += 1
+            stats.remat_compute += compute
+            stats.remats += 1
         else:
-            self.stats.base_compute += op.compute
-            for t in op.outputs:  # c(S), now that the op's cost is known (a measured op learns it here)
-                t.storage.add_op(op)
+            stats.base_compute += compute
+            # c(S), now that the op's cost is known (a measured op learns it here): an op counts
+            # once per storage it produces tensors on, and it runs for the first time only here
+            if len(outputs) == 1:
+                outputs[0].storage.cost += compute
+            else:
+                for s in {t.storage: None for t in outputs}:
+                    s.cost += compute
         self.memory += need
-        self._note_peak()
+        if self.memory > stats.peak_memory:
+            stats.peak_memory = self.memory
         fresh: list[Storage] = []
-        for k, t in enumerate(op.outputs):
+        for t in outputs:
             s = t.storage
             if s.dead:
+                if t.alias < 0:  # computed alongside, but nothing needs it
+                    self.memory -= s.size
                 continue
             if t.alias < 0:
                 if s.resident:  # a sibling was already resident: this duplicate is dropped
@@ -251,17 +285,14 @@ class Runtime(Liveness):
                 fresh.append(s)
             t.defined = True
             if values is not None:
-                t.value = values[k]
-            s.last_access = self.clock
-        for t in op.outputs:
-            if t.alias < 0 and t.storage.dead:  # computed alongside, but nothing needs it
-                self.memory -= t.storage.size
+                t.value = values[t.index]
+            s.last_access = clock
         for s in fresh:
             if remat:
                 self.heuristic.on_remat(s, self)
             self._maybe_pool(s)
-        if remat and self.stats.remat_compute > self.remat_limit:
-            raise ThrashingError(self.stats.remat_compute, self.remat_limit)
+        if remat and stats.remat_compute > self.remat_limit:
+            raise ThrashingError(stats.remat_compute, self.remat_limit)
         if self.banishing:
             for s in fresh:
                 for p in list(s.parents):
@@ -272,7 +303,7 @@ class Runtime(Liveness):
         """Evict until `need` more bytes fit in the budget."""
         if self.memory + need <= self.budget:
             return
-        t0 = time.perf_counter()
+        t0 = perf_counter()
         try:
             while self.memory + need > self.budget:
                 victim = self._choose()
@@ -280,7 +311,7 @@ class Runtime(Liveness):
                     raise OutOfMemoryError(what, need, self.budget, self.memory, self.memory)
                 self._evict(victim, eager=False)
         finally:
-            self.stats.search_time += time.perf_counter() - t0
+            self.stats.search_time += perf_counter() - t0
             self.stats.numerators_computed = self.pool.scored
             self.stats.candidates_ranked = self.pool.candidates_seen
 
@@ -303,15 +334,15 @@ class Runtime(Liveness):
             self.stats.evictions += 1
         self.heuristic.on_evict(s, self)
 
-    def _lock(self, s: Storage) -> None:
-        if s.locks == 0:
-            self.pool.remove(s)
-        s.locks += 1
+    def _unlock_inputs(self, inputs: Iterable[Tensor]) -> None:
+        for x in inputs:
+            s = x.storage
+            s.locks -= 1
+            if not s.locks:
+                self._unlocked(s)
 
-    def _unlock(self, s: Storage) -> None:
-        s.locks -= 1
-        if s.locks:
-            return
+    def _unlocked(self, s: Storage) -> None:
+        """The last lock on s went: it may be pooled, evicted or dead now."""
         if s.evict_when_unlocked and s.resident and s.ref_ext == 0:
             self._evict(s, eager=True)
         self._maybe_pool(s)
@@ -330,9 +361,11 @@ class Runtime(Liveness):
     # ---- construction -----------------------------------------------------------------------
 
     def _link(self, op: Op) -> None:
-        ins = list(dict.fromkeys(x.storage for x in op.inputs))
-        for so in dict.fromkeys(t.storage for t in op.outputs):
-            for si in ins:
+        inputs = op.inputs
+        for t in op.outputs:
+            so = t.storage
+            for x in inputs:  # a repeated storage is skipped by the `not in` test
+                si = x.storage
                 if si is not so and so not in si.children:
                     si.children[so] = None
                     so.parents[si] = None
@@ -343,18 +376,14 @@ class Runtime(Liveness):
             raise ValueError(f"storage size must be >= 0 bytes, got {size!r}")
         self._sizes_total += size
         self._sizes_count += 1
-        return Storage(self._new_id(), size, pinned=pinned)
+        self._next_id = sid = self._next_id + 1
+        return Storage(sid, size, pinned=pinned)
 
     def _new_tensor(self, name: str, s: Storage, op: Op | None, index: int, alias: int) -> Tensor:
-        t = Tensor(self._new_id(), name, s, op, index, alias)
-        if not name:
-            t.name = f"t{t.id}"
+        self._next_id = tid = self._next_id + 1
+        t = Tensor(tid, name, s, op, index, alias)
         s.tensors.append(t)
         return t
-
-    def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id
 
     def _ref(self, t: Tensor) -> None:
         t.ref_ext += 1
@@ -364,15 +393,20 @@ class Runtime(Liveness):
         if self.memory > self.stats.peak_memory:
             self.stats.peak_memory = self.memory
 
+    # The clock is read last on the way in and first on the way out, so that the timer's own
+    # bookkeeping (nesting depth, resetting and adding up the counters) is not counted as the
+    # runtime's.
+
     def _enter(self) -> None:
-        if self._depth == 0:
-            self._t_enter = time.perf_counter()
-            self._op_seconds = 0.0
         self._depth += 1
+        if self._depth == 1:
+            self._op_seconds = 0.0
+            self._t_enter = perf_counter()
 
     def _exit(self) -> None:
+        if self._depth == 1:
+            elapsed = perf_counter() - self._t_enter
+            stats = self.stats
+            stats.op_time += self._op_seconds
+            stats.bookkeeping_time += elapsed - self._op_seconds
         self._depth -= 1
-        if self._depth == 0:
-            elapsed = time.perf_counter() - self._t_enter
-            self.stats.op_time += self._op_seconds
-            self.stats.bookkeeping_time += elapsed - self._op_seconds
