@@ -335,21 +335,19 @@ class Runtime(Liveness):
         self.heuristic.on_evict(s, self)
 
     def _unlock_inputs(self, inputs: Iterable[Tensor]) -> None:
+        """Unlock each input's storage; one whose last lock goes may be pooled, evicted or dead."""
         for x in inputs:
             s = x.storage
             s.locks -= 1
-            if not s.locks:
-                self._unlocked(s)
-
-    def _unlocked(self, s: Storage) -> None:
-        """The last lock on s went: it may be pooled, evicted or dead now."""
-        if s.evict_when_unlocked and s.resident and s.ref_ext == 0:
-            self._evict(s, eager=True)
-        self._maybe_pool(s)
-        if s.ref_ext == 0:
-            if self.banishing:
-                self._try_banish(s)
-            self._check_dead(s)
+            if s.locks:
+                continue
+            if s.evict_when_unlocked and s.resident and s.ref_ext == 0:
+                self._evict(s, eager=True)
+            self._maybe_pool(s)
+            if s.ref_ext == 0:
+                if self.banishing:
+                    self._try_banish(s)
+                self._check_dead(s)
 
     def _maybe_pool(self, s: Storage) -> None:
         if not s.resident or s.pinned or s.locks or s.size <= 0 or s.dead:
