@@ -43,16 +43,17 @@ RAND_TRIALS = 5
 RESULTS = Path("results")
 
 
-def recorded_trace(name: str, reps: int = 5) -> list[Instruction]:
-    """The step's trace with each op's cost the median of `reps` recordings."""
+def recorded_trace(name: str, reps: int = 5) -> tuple[list[Instruction], list[list[Instruction]]]:
+    """The step's trace with each op's cost the median of `reps` recordings, and the recordings."""
     runs = []
     for _ in range(reps):
         buf = io.StringIO()
         record_trace(name, buf)
         runs.append((buf.getvalue(), parse_trace(buf.getvalue().splitlines())))
     text, trace = runs[0]
+    recordings = [t for _, t in runs]
     if any(len(t) != len(trace) for _, t in runs):
-        return trace  # the recordings differ in shape: keep the first as is
+        return trace, recordings  # the recordings differ in shape: keep the first as is
     out: list[Instruction] = []
     for k, ins in enumerate(trace):
         if isinstance(ins, Call | Mutate):
@@ -61,7 +62,7 @@ def recorded_trace(name: str, reps: int = 5) -> list[Instruction]:
         out.append(ins)
     (RESULTS / "dtr_traces").mkdir(parents=True, exist_ok=True)
     (RESULTS / "dtr_traces" / f"{name}.jsonl").write_text(text)
-    return out
+    return out, recordings
 
 
 def sweep(trace: list[Instruction]) -> dict[str, dict[float, tuple[str, float]]]:
@@ -85,6 +86,13 @@ def sweep(trace: list[Instruction]) -> dict[str, dict[float, tuple[str, float]]]
 
 def cell(status: str, overhead: float) -> str:
     return f"{overhead:5.2f}" if status == "ok" else (" thr " if status == "thrash" else " OOM ")
+
+
+def target_cell(trace: list[Instruction]) -> str:
+    """h_DTR^eq at 0.4x peak on one trace, under the sweep's protocol."""
+    base = baseline(trace)
+    r = simulate(trace, "dtr_eq", 0.4 * base.peak_memory, remat_limit=base.base_compute, outputs="rematerialize")
+    return cell(r.status, r.total_compute / base.base_compute).strip()
 
 
 def print_table(name: str, table: dict[str, dict[float, tuple[str, float]]]) -> None:
@@ -207,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # the machine is shared; one thread keeps op timings steadier
     t0 = time.time()
     traces = {}
+    recordings = {}
     tables = {}
     for name in args.models:
-        traces[name] = recorded_trace(name)
+        traces[name], recordings[name] = recorded_trace(name)
         base = baseline(traces[name])
         print(f"\n[{name}] {sum(isinstance(i, Call | Mutate) for i in traces[name])} ops, peak {base.peak_memory / 2**20:.2f} MiB,"
               f" base compute {base.base_compute / 1e6:.1f} ms")
@@ -235,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  h_DTR^eq at 0.4x peak on {name}: {cell(status, ov).strip()} (target <= 1.5x): {verdict}"
                   f"  [without rematerializing evicted results at the end: {cell(kept.status, kept.total_compute / base.base_compute).strip()};"
                   f" outputs (gradients) never evicted, outputs='hold': {cell(held.status, held.total_compute / base.base_compute).strip()}]")
+            print(f"    the same on each of the {len(recordings[name])} recordings (its own costs, its own peak):"
+                  f" {', '.join(target_cell(t) for t in recordings[name])}")
     if not args.no_milp:
         ratios = milp_section()
         finite = [r for r in ratios if math.isfinite(r)]
