@@ -23,6 +23,8 @@ help:
 	@echo "make test              lint + fast tests (what CI runs)"
 	@echo "make regress           every test, including the slow ones"
 	@echo "make bench             benchmarks (ratios measured in one run)"
+	@echo "make compile-report    exact vs flexible offload, compile time, application error per model"
+	@echo "make dtr-pareto        DTR overhead vs memory budget per heuristic and model (docs/dtr.md)"
 
 venv: $(STAMP)
 
