@@ -19,23 +19,25 @@ import math
 import time
 import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
 import torch
 from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from dtr.errors import DTRError
 from dtr.graph import Op, Storage, Tensor
 from dtr.heuristics import Heuristic, make_heuristic
 from dtr.runtime import Runtime
-from dtr.torch_ops import MetaPlanner, mutated_argument_ids
-from dtr.torch_replay import Replay, clone_nbytes, outside_autograd, undeclared_writes, writes
+from dtr.torch_args import Layout, flatten_call, flatten_result, unflatten_call, unflatten_result
+from dtr.torch_ops import MetaPlanner, OutputPlan, mutated_argument_ids
+from dtr.torch_replay import Replay, clone_nbytes, may_write, outside_autograd, undeclared_writes, writes
 from dtr.torch_tensor import Cell, CheckpointTensor
 from dtr.trace import TraceWriter
+
+_UntypedStorage: Any = torch.UntypedStorage
 
 
 class StrayReferenceWarning(UserWarning):
@@ -46,11 +48,23 @@ class TorchRuntime(Runtime):
     """Runtime that checks every eviction really frees the tensor's memory."""
 
     def _evict(self, s: Storage, eager: bool) -> None:
-        base = next((t.value for t in s.tensors if t.alias < 0 and isinstance(t.value, torch.Tensor)), None)
-        ref = StorageWeakRef(base.untyped_storage()) if base is not None else None
+        base = None
+        for t in s.tensors:
+            if t.alias < 0 and isinstance(t.value, torch.Tensor):
+                base = t.value
+                break
+        if base is None:
+            super()._evict(s, eager)
+            return
+        # a raw weak reference to the storage (what StorageWeakRef wraps, without its overhead)
+        ref = base.untyped_storage()._weak_ref()
         del base
-        super()._evict(s, eager)
-        if ref is not None and not ref.expired():
+        try:
+            super()._evict(s, eager)
+            leaked = not _UntypedStorage._expired(ref)
+        finally:
+            _UntypedStorage._free_weak_ref(ref)
+        if leaked:
             op = s.tensors[0].op
             warnings.warn(
                 f"evicting {s.tensors[0].name} ({s.size} bytes, from {op.name if op else 'a constant'}) "
@@ -94,6 +108,9 @@ class Session(TorchDispatchMode):
         self._planner = MetaPlanner()
         self._constants: dict[StorageWeakRef, dict[tuple[Any, ...], _ConstantRef]] = {}
         self._releases: collections.deque[Cell | _ConstantRef] = collections.deque()
+        # weak references to live wrappers and plain inputs: their callbacks queue the release
+        # (keyed by id: a weak reference compares equal by its referent, and tensors' == is elementwise)
+        self._watches: dict[int, weakref.KeyedRef] = {}
         self._draining = False
         self.dispatch_time = 0.0  # seconds inside dispatch, op execution included
 
@@ -112,9 +129,18 @@ class Session(TorchDispatchMode):
         self.runtime.materialize(node)
         return node.value
 
-    def queue_release(self, ref: Cell | _ConstantRef) -> None:
-        """Finalizer of a CheckpointTensor or plain input: release its reference at the next safe point."""
-        self._releases.append(ref)
+    def watch(self, obj: Any, ref: Cell | _ConstantRef) -> None:
+        """Queue ref's release when obj (a CheckpointTensor or plain input) dies.
+
+        A weakref.finalize would do, at twice the cost: it also keeps a global registry and
+        runs at interpreter exit.
+        """
+        w = weakref.KeyedRef(obj, self._on_death, ref)
+        self._watches[id(w)] = w
+
+    def _on_death(self, w: weakref.KeyedRef) -> None:
+        del self._watches[id(w)]
+        self._releases.append(w.key)
 
     def drain_releases(self) -> None:
         if self._draining:
@@ -152,48 +178,58 @@ class Session(TorchDispatchMode):
 
     def dispatch(self, func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         t0 = time.perf_counter()
-        self.drain_releases()
+        if self._releases:
+            self.drain_releases()
         try:
-            leaves, spec = tree_flatten((args, kwargs))
             if not self.active:
-                return self._run_plain(func, leaves, spec)
+                return self._run_plain(func, *flatten_call(args, kwargs))
             if func.namespace != "aten":
                 return func(*args, **kwargs)
-            return self._call(func, args, kwargs, leaves, spec)
+            return self._call(func, args, kwargs)
         finally:
-            self.drain_releases()
+            if self._releases:
+                self.drain_releases()
             self.dispatch_time += time.perf_counter() - t0
 
-    def _run_plain(self, func: Any, leaves: list[Any], spec: Any) -> Any:
+    def _run_plain(self, func: Any, leaves: list[Any], layout: Layout) -> Any:
         """Outside the budget block: compute on plain values, return plain tensors."""
-        if any(isinstance(x, CheckpointTensor) for x in leaves) and writes(func, leaves, spec):
+        if any(isinstance(x, CheckpointTensor) for x in leaves) and writes(func, leaves, layout):
             raise DTRError(f"{func} would modify a DTR tensor in place outside dtr.budget(); copy it with "
                            "session.value(t).clone() first")
         plain = [self.value(x) if isinstance(x, CheckpointTensor) else x for x in leaves]
-        a, k = tree_unflatten(plain, spec)
+        a, k = unflatten_call(plain, layout)
         return func(*a, **k)
 
-    def _call(self, func: Any, args: Any, kwargs: dict[str, Any], leaves: list[Any], spec: Any) -> Any:
-        rt = self.runtime
+    def _call(self, func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
+        leaves, layout = flatten_call(args, kwargs)
+        plan = self._planner.plan(func, leaves, layout)
+        if plan is None or may_write(func):
+            return self._call_writing(func, args, kwargs, leaves, layout, plan)
+        # the common case: an op that writes no argument; every tensor output is its own
+        pos = plan.tensors
+        xs = [leaves[i] for i in pos]
+        if any(isinstance(x, CheckpointTensor) and x.is_meta for x in xs):
+            raise DTRError(f"{func}: meta tensors are not supported under DTR")
+        nodes = [x._dtr.node if isinstance(x, CheckpointTensor) else self._constant(x) for x in xs]
+        return self._run(func, leaves, layout, pos, nodes, list(plan.sizes), list(plan.slots), plan.slots, [], [])
+
+    def _call_writing(self, func: Any, args: Any, kwargs: dict[str, Any], leaves: list[Any], layout: Layout,
+                      plan: OutputPlan | None) -> Any:
+        """A call that may write its arguments (or has no meta kernel): copy-on-write and plain writes."""
         pos = [i for i, x in enumerate(leaves) if isinstance(x, torch.Tensor)]
         written = mutated_argument_ids(func, args, kwargs) | undeclared_writes(func, args)
         if any(isinstance(leaves[i], CheckpointTensor) and leaves[i].is_meta for i in pos):
             raise DTRError(f"{func}: meta tensors are not supported under DTR")
         nodes = [x._dtr.node if isinstance(x, CheckpointTensor) else self._constant(x) for x in (leaves[i] for i in pos)]
         slot = {i: k for k, i in enumerate(pos)}  # leaf index -> position among tensor inputs
-        plan = self._planner.plan(func, leaves, spec)
         if plan is None:
             raise DTRError(f"{func} has no meta kernel, so DTR cannot size its outputs before running it")
         wrapped_writes = [slot[i] for i in pos if id(leaves[i]) in written and isinstance(leaves[i], CheckpointTensor)]
         plain_writes = [slot[i] for i in pos if id(leaves[i]) in written and not isinstance(leaves[i], CheckpointTensor)]
         # classify each tensor output: returns a written arg (-2 - k), views input k (k), fresh (-1)
         kinds: list[int] = []
-        for size, alias in zip(plan.sizes, plan.aliases, strict=True):
-            del size
-            if alias >= 0 and slot[alias] in wrapped_writes + plain_writes:
-                kinds.append(-2 - slot[alias])
-            else:
-                kinds.append(slot[alias] if alias >= 0 else -1)
+        for alias in plan.slots:
+            kinds.append(-2 - alias if alias >= 0 and alias in wrapped_writes + plain_writes else alias)
         out_js = [j for j, k in enumerate(kinds) if k > -2]
         if wrapped_writes:
             for k in wrapped_writes:
@@ -205,26 +241,36 @@ class Session(TorchDispatchMode):
         else:
             sizes = [plan.sizes[j] for j in out_js]
             aliases = [kinds[j] for j in out_js]
+        return self._run(func, leaves, layout, pos, nodes, sizes, aliases, kinds, wrapped_writes, plain_writes, out_js)
+
+    def _run(self, func: Any, leaves: list[Any], layout: Layout, pos: Sequence[int], nodes: list[Tensor],
+             sizes: list[int], aliases: list[int], kinds: Sequence[int], wrapped_writes: list[int],
+             plain_writes: list[int], out_js: list[int] | None = None) -> Any:
+        """Run the call in the runtime and wrap what it returns.
+
+        kinds[j] says what tensor output j is: a written argument (-2 - k), a view of input k (k)
+        or fresh (-1); out_js are the outputs the runtime makes nodes for (None: all).
+        """
+        rt = self.runtime
         stale: list[_ConstantRef] = []
         for k in plain_writes:
-            stale += self._before_plain_write(leaves[pos[k]], nodes[k], bool(out_js))
+            stale += self._before_plain_write(leaves[pos[k]], nodes[k], out_js is None or bool(out_js))
         result: list[Any] = []
-        runner = Replay(func, spec, leaves, pos, wrapped_writes, plain_writes, out_js, result)
-        outs = rt.call(func.name(), nodes, sizes, aliases, compute=0, run=runner)
+        runner = Replay(func, layout, leaves, pos, wrapped_writes, plain_writes, out_js, result)
+        name = func.name()
+        outs = rt.call(name, nodes, sizes, aliases, compute=0, run=runner)
         raw = result.pop()
         for o in outs:
             o.name = f"x{o.id}"
         if self.log is not None:
             names = [n.name for n in nodes]
             if wrapped_writes:
-                self.log.mutate(func.name(), names, wrapped_writes, runner.compute, sizes)
+                self.log.mutate(name, names, wrapped_writes, runner.compute, sizes)
             else:
-                self.log.call(func.name(), names, [o.name for o in outs], runner.compute, sizes, aliases)
+                self.log.call(name, names, [o.name for o in outs], runner.compute, sizes, aliases)
         for ref in stale:  # the written tensors' old versions: only lineage may still hold them
             self._release(ref)
         # build what the caller sees
-        out_leaves, out_spec = tree_flatten(raw)
-        tensor_j = 0
         new_iter = iter(outs)
         if wrapped_writes:
             for k, node in zip(wrapped_writes, outs, strict=True):
@@ -234,7 +280,7 @@ class Session(TorchDispatchMode):
                 cell.node = node
                 rt.release(old)
             new_iter = iter(())
-        if outside_autograd():
+        if outs and outside_autograd():
             # optimizer state and the like: long-lived, so keeping its lineage would keep every
             # earlier step's inputs alive; make it a pinned root instead
             for node in outs:
@@ -242,6 +288,11 @@ class Session(TorchDispatchMode):
                     rt.make_root(node)
                     if self.log is not None:
                         self.log.pin(node.name)
+        if isinstance(raw, torch.Tensor):  # one tensor output
+            kind = kinds[0]
+            return leaves[pos[-2 - kind]] if kind <= -2 else CheckpointTensor(Cell(self, next(new_iter)), raw)
+        out_leaves, out_layout = flatten_result(raw)
+        tensor_j = 0
         for idx, o in enumerate(out_leaves):
             if not isinstance(o, torch.Tensor):
                 continue
@@ -250,9 +301,8 @@ class Session(TorchDispatchMode):
             if kind <= -2:
                 out_leaves[idx] = leaves[pos[-2 - kind]]
             else:
-                node = next(new_iter)
-                out_leaves[idx] = CheckpointTensor(Cell(self, node), o)
-        return tree_unflatten(out_leaves, out_spec)
+                out_leaves[idx] = CheckpointTensor(Cell(self, next(new_iter)), o)
+        return unflatten_result(out_leaves, out_layout)
 
     # ---- constants and writes to plain tensors ---------------------------------------------
 
@@ -267,7 +317,7 @@ class Session(TorchDispatchMode):
                 return ref.node
             base = next((r for r in views.values() if not r.released and r.node.op is None), None)
         if views is None or base is None:
-            # hold an alias, not x itself, so x's death is observable (its finalizer releases the constant)
+            # hold an alias, not x itself, so x's death is observable (its watch releases the constant)
             node = self.runtime.constant(x.untyped_storage().nbytes(), value=x.detach())
             node.name = f"x{node.id}"
             if self.log is not None:
@@ -286,7 +336,7 @@ class Session(TorchDispatchMode):
             if self.log is not None:
                 self.log.call("dtr::plain_view", [base.node.name], [node.name], 0, [0], [0])
         ref = views[geo] = _ConstantRef(node)
-        weakref.finalize(x, self.queue_release, ref)
+        self.watch(x, ref)
         return node
 
     def _before_plain_write(self, x: torch.Tensor, node: Tensor, has_outputs: bool) -> list[_ConstantRef]:

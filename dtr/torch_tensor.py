@@ -3,12 +3,11 @@
 A wrapper subclass with no storage of its own: it carries shape, stride and dtype for autograd,
 and a Cell pointing at the runtime tensor whose value may be evicted and recomputed. Each
 wrapper holds exactly one external reference on its runtime tensor; when the wrapper dies (no
-Python or autograd reference is left) a finalizer queues the release.
+Python or autograd reference is left) a weak-reference callback queues the release.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -47,14 +46,14 @@ class CheckpointTensor(torch.Tensor):
             requires_grad=False,
         )
         r._dtr = cell
-        weakref.finalize(r, cell.session.queue_release, cell)
+        cell.session.watch(r, cell)
         return r
 
     @classmethod
     def __torch_dispatch__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:  # type: ignore[override]
-        from torch.utils._pytree import tree_flatten
+        from dtr.torch_args import flatten_call
 
-        session = next(x._dtr.session for x in tree_flatten((args, kwargs))[0] if isinstance(x, CheckpointTensor))
+        session = next(x._dtr.session for x in flatten_call(args, kwargs or {})[0] if isinstance(x, CheckpointTensor))
         return session.dispatch(func, args, kwargs or {})
 
     __torch_function__ = torch._C._disabled_torch_function_impl  # type: ignore[assignment]
