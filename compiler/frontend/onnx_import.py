@@ -7,13 +7,16 @@ import tvm
 from tvm.relax.frontend.onnx import from_onnx
 
 from compiler.frontend.errors import ExportError
+from compiler.frontend.onnx_lstm import expand_lstms
 
 
 def import_onnx(model: onnx.ModelProto, opset: int | None = None) -> tvm.IRModule:
     """Convert an ONNX model (initializers bound as constants) to a Relax IRModule.
 
+    LSTM nodes, which TVM's frontend lacks, are first expanded into primitive ops (onnx_lstm).
     Raises ExportError naming the first ONNX operator TVM's frontend cannot convert.
     """
+    model = expand_lstms(model)
     try:
         return from_onnx(model, opset=opset, keep_params_in_input=False)
     except Exception as exc:  # the frontend raises several types for unsupported operators

@@ -110,7 +110,8 @@ def _emit_nodes(
             values[key] = params[node.attrs[0]]
             continue
         if node.name == "Tensor.const":
-            values[key] = relax.const(imported.consts[node.attrs[0]])
+            value = imported.consts[node.attrs[0]]
+            values[key] = relax.const(value, str(value.dtype))  # a 0-d array would default to int32/float32
             continue
         expr = _rebuild_host(imported, node, args) if node.name == "host" else _native(node, args)
         if expr is None:

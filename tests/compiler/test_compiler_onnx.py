@@ -1,4 +1,5 @@
-"""The ONNX path: ONNX exports of the applications, and onnx's own node test cases (conv, gemm, matmul, lstm)."""
+"""The ONNX path: ONNX exports of the applications, and onnx's own node test cases (conv, gemm, matmul, lstm;
+LSTM through our expansion into primitive ops, compiler/frontend/onnx_lstm.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from onnx import TensorProto, helper, numpy_helper
 from onnx.backend.test.case.node import collect_testcases
 
 from compiler.frontend import ExportError, import_onnx
@@ -69,12 +71,42 @@ def _onnx_export(name: str) -> tuple[onnx.ModelProto, object]:
     return onnx.load_from_string(buf.getvalue()), app
 
 
-def test_onnx_export_with_lstm_names_the_operator() -> None:
-    """TVM 0.27's ONNX frontend has no LSTM converter: the LSTM language model fails with a clear message."""
-    model, _ = _onnx_export("lstm_lm")
-    with pytest.raises(ExportError, match="'LSTM'") as info:
+def _lstm_model(seq: int | str, **attrs: object) -> onnx.ModelProto:
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [seq, 2, 3])
+    y = helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, 2, 4])
+    w = numpy_helper.from_array(np.zeros((1, 16, 3), np.float32), "W")
+    r = numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R")
+    node = helper.make_node("LSTM", ["X", "W", "R"], ["", "Y_h"], name="enc", hidden_size=4, **attrs)
+    graph = helper.make_graph([node], "g", [x], [y], [w, r])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(
+    ("model", "what"),
+    [
+        (_lstm_model(3, activations=["Sigmoid", "Elu", "Tanh"]), "activations"),
+        (_lstm_model("T"), "static"),
+        (_lstm_model(16), "sequence length 16"),
+    ],
+    ids=["activation", "dynamic-sequence", "long-sequence"],
+)
+def test_an_lstm_the_expansion_cannot_handle_names_the_node_and_what(model: onnx.ModelProto, what: str) -> None:
+    with pytest.raises(ExportError, match=f"LSTM node 'enc': unsupported .*{what}") as info:
         import_onnx(model)
     assert info.value.operator == "LSTM"
+
+
+def test_an_int64_scalar_constant_keeps_its_type_through_the_compiler_ir() -> None:
+    # ONNX Gather with a scalar int64 index: TVM normalizes it with int64 scalar constants, which
+    # the IR round trip once turned into int32 ones (Relax then rejects the int32 + int64 add).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])
+    index = numpy_helper.from_array(np.array(1, dtype=np.int64), "index")
+    graph = helper.make_graph([helper.make_node("Gather", ["x", "index"], ["y"], axis=0)], "g", [x], [y], [index])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    (out,), _ = _run_onnx(model, [data], "vta")
+    np.testing.assert_array_equal(out, data[1])
 
 
 @pytest.mark.parametrize("name", ["resnet20", "resmlp"])
