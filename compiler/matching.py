@@ -104,10 +104,9 @@ def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Li
         raise ValueError(f"unknown accelerator {accelerator!r}; expected one of {', '.join(ACCELERATORS)}")
     start = time.perf_counter()
     egraph = EGraph()
-    for fact in imported.facts:
-        egraph.register(fact)
-    for out in imported.outputs:
-        egraph.register(out)
+    # One call for all terms: registered one by one, each call re-walked its whole term, which
+    # grew exponentially with the depth of shared subterms (an unrolled LSTM: 45 s at 6 steps).
+    egraph.register(*imported.outputs, *imported.facts)
     schedule = _schedule(accelerator, flexible)
     iterations, stop, nodes = 0, "saturated", 0
     while True:

@@ -15,10 +15,6 @@ Supported: forward, reverse and bidirectional; layout 0 and 1; optional B, P, in
 initial_c; sequence_lens in the forward direction (a step past a sequence's length keeps its
 state and writes zeros to Y). The sequence length and batch must be static; anything else
 raises ExportError naming the node and what is unsupported.
-
-Known limit: the compiler's matching registers the unrolled graph in egglog in time exponential
-in the number of steps (0.1 s at 2 steps, 1 s at 4, 45 s at 6, on this machine), so sequences
-longer than MAX_STEPS are refused with a clear error rather than left to hang.
 """
 
 from __future__ import annotations
@@ -32,7 +28,6 @@ from onnx import helper, numpy_helper, shape_inference
 from compiler.frontend.errors import ExportError
 
 ACTIVATIONS = ("Sigmoid", "Tanh", "Relu")
-MAX_STEPS = 4
 
 
 def expand_lstms(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -88,8 +83,6 @@ class _Expansion:
             self.fail(f"input X of shape {x_shape}: the sequence length and batch must be static")
         assert x_shape is not None
         self.seq, self.batch = (x_shape[0], x_shape[1]) if self.layout == 0 else (x_shape[1], x_shape[0])
-        if self.seq > MAX_STEPS:
-            self.fail(f"sequence length {self.seq}: the expansion is limited to {MAX_STEPS} steps (see the module)")
         if self.inputs[4] and self.direction != "forward":
             self.fail("sequence_lens with a reverse or bidirectional LSTM")
 
