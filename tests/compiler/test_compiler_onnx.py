@@ -108,7 +108,7 @@ def test_an_int64_scalar_constant_keeps_its_type_through_the_compiler_ir() -> No
     np.testing.assert_array_equal(out, data[1])
 
 
-@pytest.mark.parametrize("name", ["resnet20", "resmlp", "lstm_lm"])
+@pytest.mark.parametrize("name", ["resnet20", "mobilenet_v2", "efficientnet_b0", "resmlp", "lstm_lm", "transformer"])
 def test_onnx_export_of_application(name: str) -> None:
     model, app = _onnx_export(name)
     accel = "vta"
