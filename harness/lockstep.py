@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.backend import Backend, SimulatorHang
+from harness.backend import Backend, Retire, SimulatorHang
 from harness.counts import RunCounts
 from harness.ila_backend import IlaBackend
 from harness.mismatch import Mismatch, compare_rows
@@ -88,6 +88,12 @@ class Lockstep:
         )
         self.result.mismatches.append(mismatch)
         return not self.keep_going or kind in ("hang", "crash", "decode", "missing")
+
+    def _wrong_unit(self, r: Retire) -> bool:
+        """Record that `r` retired from a unit the ISA does not run it on; True when the run must stop."""
+        return self._fail(
+            "unit", f"#{r.index} retired from unit {r.unit!r}: the ISA runs it on {self.units[r.index]!r}", r.index
+        )
 
     def _compare(self, name: str, index: int | None, rows: np.ndarray | None, kind: str) -> bool:
         """Compare `rows` of state `name` (all rows when None); True when the run must stop."""
@@ -180,11 +186,7 @@ class Lockstep:
                     break
                 continue
             expected_unit = self.units[r.index]
-            if r.unit != expected_unit and self._fail(
-                "unit",
-                f"#{r.index} retired from unit {r.unit!r}: the ISA runs it on {expected_unit!r}",
-                r.index,
-            ):
+            if r.unit != expected_unit and self._wrong_unit(r):
                 break
             queue = per_unit[expected_unit]
             if queue and queue[0] != r.index:

@@ -216,10 +216,7 @@ def _check_each(
                 r.index,
             )
             return False
-        unit = engine.units[r.index]
-        if r.unit != unit and engine._fail(
-            "unit", f"#{r.index} retired from unit {r.unit!r}: the ISA runs it on {unit!r}", r.index
-        ):
+        if r.unit != engine.units[r.index] and engine._wrong_unit(r):
             return False
         retired[r.index] = True
         engine.result.retired += 1

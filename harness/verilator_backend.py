@@ -90,6 +90,7 @@ class _MappedState:
         self.shape = shape
         self.entry_bytes = entry_bytes
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        self.layout = Watched(handle, entry_bytes, self.row_bytes, dtype, shape[1:])
         self.raw = np.zeros((shape[0], entry_bytes), dtype=np.uint8)  # reused by every full read
 
 
@@ -148,12 +149,7 @@ class VerilatorBackend:
             else:
                 self._mapped[name] = self._resolve(name, entry["scope"], entry["var"])
         self._watched = {name: Watched(-1, 1, 1, np.dtype(np.uint8), ()) for name in self._harness}
-        self._watched.update(
-            {
-                name: Watched(st.handle, st.entry_bytes, st.row_bytes, st.dtype, st.shape[1:])
-                for name, st in self._mapped.items()
-            }
-        )
+        self._watched.update({name: st.layout for name, st in self._mapped.items()})
         self._batch: BatchPlan | None = None
 
     def _error(self) -> str:
@@ -263,7 +259,7 @@ class VerilatorBackend:
         nrows = max(stop - start, 0)
         raw = st.raw[:nrows] if nrows else st.raw[:0]
         self._check(self._lib.tandem_state_read(self._sim, st.handle, start, nrows, raw.ctypes.data))
-        return raw[:, : st.row_bytes].copy().view(st.dtype).reshape((nrows, *st.shape[1:]))
+        return st.layout.as_rows(raw)
 
     def write(self, state: str, value: np.ndarray) -> None:
         """Overwrite a mapped state variable (initial state for tests); value in the ILA's dtype/shape."""

@@ -30,6 +30,11 @@ class Watched:
     dtype: np.dtype
     row_shape: tuple[int, ...]
 
+    def as_rows(self, entries: np.ndarray) -> np.ndarray:
+        """Raw RTL entries (n, entry_bytes) as n ILA rows: lanes packed little endian, padding dropped."""
+        n = len(entries)
+        return entries[:, : self.row_bytes].copy().view(self.dtype).reshape((n, *self.row_shape))
+
 
 @dataclass
 class BatchPlan:
@@ -114,5 +119,4 @@ class BatchOutcome:
         raw = self.plan.snap[start : start + (hi - lo) * w.entry_bytes]
         if w.handle < 0:
             return raw.copy()
-        rows = raw.reshape(hi - lo, w.entry_bytes)[:, : w.row_bytes]
-        return rows.copy().view(w.dtype).reshape((hi - lo, *w.row_shape))
+        return w.as_rows(raw.reshape(hi - lo, w.entry_bytes))
