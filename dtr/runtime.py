@@ -183,9 +183,6 @@ class Runtime(Liveness):
         finally:
             self._exit()
 
-    def evictable_bytes(self) -> int:
-        return sum(s.size for s in self.pool.items)
-
     # ---- execution --------------------------------------------------------------------------
 
     def _run(self, root: Op, remat: bool) -> None:
