@@ -25,6 +25,7 @@ help:
 	@echo "make bench             benchmarks (ratios measured in one run)"
 	@echo "make compile-report    exact vs flexible offload, compile time, application error per model"
 	@echo "make dtr-pareto        DTR overhead vs memory budget per heuristic and model (docs/dtr.md)"
+	@echo "make dtr-native        compile the DTR runtime core with mypyc (test and dtr-pareto do this)"
 
 venv: $(STAMP)
 
@@ -60,10 +61,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy ila_models harness testbenches compiler dtr bench
 
-test: $(STAMP) lint sim-tools
+test: $(STAMP) lint sim-tools dtr-native
 	$(PY) -m pytest -q
 
-regress: $(STAMP) sim-tools
+regress: $(STAMP) sim-tools dtr-native
 	$(PY) -m pytest -q -m "slow or not slow"
 
 bench: $(STAMP) sim-tools
@@ -81,6 +82,10 @@ compile: $(STAMP)
 compile-report: $(STAMP)
 	$(PY) -m compiler report --out results
 
-.PHONY: dtr-pareto
-dtr-pareto: $(STAMP)
+.PHONY: dtr-pareto dtr-native
+dtr-pareto: $(STAMP) dtr-native
 	$(PY) -m bench.dtr_pareto
+
+# the DTR runtime core compiled with mypyc (dtr/native.py); a no-op when built for these sources
+dtr-native: $(STAMP)
+	$(PY) -m dtr.native_build

@@ -5,6 +5,7 @@
     dtr.simulate(dtr.read_trace(path), "dtr_eq", budget)
 """
 
+from dtr import native  # first: it puts the compiled runtime core, when built, on the package path
 from dtr.errors import DTRError, OutOfMemoryError, ThrashingError, TraceFormatError
 from dtr.heuristics import HEURISTICS, Heuristic, make_heuristic
 from dtr.runtime import Runtime
@@ -27,6 +28,7 @@ __all__ = [
     "baseline",
     "budget",
     "make_heuristic",
+    "native",
     "parse_trace",
     "read_trace",
     "simulate",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from dtr.eqclass import EqNode, find, union
 from dtr.graph import Storage
@@ -25,6 +27,7 @@ class RuntimeView(Protocol):
     pool: EvictionPool
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # users may define their own
 class Heuristic:
     """Base class: lower score = evicted first. Hooks keep incremental metadata up to date.
 
@@ -34,8 +37,8 @@ class Heuristic:
     storages whose numerator an eviction, rematerialization or death may have changed.
     """
 
-    name = "base"
-    kind = "stale"
+    name: ClassVar[str] = "base"
+    kind: ClassVar[str] = "stale"
 
     def numerator(self, s: Storage) -> float:
         """The cost part of the score, from the definition."""
@@ -135,10 +138,14 @@ class DTRFull(Heuristic):
     def cached_numerator(self, s: Storage) -> float:
         return s.cost + evicted_region(s, True, s) + evicted_region(s, False, s)
 
-    def _changed(self, s: Storage, rt: RuntimeView) -> None:
+    def on_evict(self, s: Storage, rt: RuntimeView) -> None:
         _notify(s, rt.pool)
 
-    on_evict = on_remat = on_dead = _changed
+    def on_remat(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
+
+    def on_dead(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
 
 
 class DTREqClass(Heuristic):
@@ -235,10 +242,14 @@ class MSPS(Heuristic):
     def cached_numerator(self, s: Storage) -> float:
         return s.cost + evicted_region(s, False, s)
 
-    def _changed(self, s: Storage, rt: RuntimeView) -> None:
+    def on_evict(self, s: Storage, rt: RuntimeView) -> None:
         _notify(s, rt.pool)
 
-    on_evict = on_remat = on_dead = _changed
+    def on_remat(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
+
+    def on_dead(self, s: Storage, rt: RuntimeView) -> None:
+        _notify(s, rt.pool)
 
 
 class LRU(Heuristic):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -27,6 +27,10 @@ from dtr.heuristics import Heuristic
 from dtr.liveness import Liveness
 from dtr.pool import EvictionPool
 from dtr.stats import RuntimeStats
+
+# Called as an eviction is about to drop a storage's values; what it returns (if not None) is
+# called once they are dropped. The torch integration checks there that the memory was freed.
+FreeCheck = Callable[[Storage], "Callable[[], None] | None"]
 
 
 class Runtime(Liveness):
@@ -42,6 +46,7 @@ class Runtime(Liveness):
         ignore_small: bool = False,
         remat_limit: float | None = None,
         seed: int = 0,
+        free_check: FreeCheck | None = None,
     ) -> None:
         if not budget > 0:
             raise ValueError(f"budget must be a positive number of bytes, got {budget!r}")
@@ -52,6 +57,7 @@ class Runtime(Liveness):
         self.ignore_small = ignore_small
         self.remat_limit = math.inf if remat_limit is None else remat_limit
         self.rng = random.Random(seed)
+        self.free_check = free_check
         self.clock = 0.0  # accumulated compute of every op run so far (staleness is measured on it)
         self.memory = 0  # resident bytes
         self.pool = EvictionPool(heuristic)
@@ -318,6 +324,7 @@ class Runtime(Liveness):
     # ---- state transitions ------------------------------------------------------------------
 
     def _evict(self, s: Storage, eager: bool) -> None:
+        after = self.free_check(s) if self.free_check is not None else None
         self.pool.remove(s)
         s.resident = False
         s.evict_when_unlocked = False
@@ -330,6 +337,8 @@ class Runtime(Liveness):
         else:
             self.stats.evictions += 1
         self.heuristic.on_evict(s, self)
+        if after is not None:
+            after()
 
     def _unlock_inputs(self, inputs: Iterable[Tensor]) -> None:
         """Unlock each input's storage; one whose last lock goes may be pooled, evicted or dead."""

@@ -19,7 +19,7 @@ import math
 import time
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -44,23 +44,21 @@ class StrayReferenceWarning(UserWarning):
     """Evicting a tensor freed no memory: something outside DTR still holds its data."""
 
 
-class TorchRuntime(Runtime):
-    """Runtime that checks every eviction really frees the tensor's memory."""
+def check_freed(s: Storage) -> Callable[[], None] | None:
+    """The runtime's free check: after an eviction, warn if the storage's memory is still alive."""
+    base = None
+    for t in s.tensors:
+        if t.alias < 0 and isinstance(t.value, torch.Tensor):
+            base = t.value
+            break
+    if base is None:
+        return None
+    # a raw weak reference to the storage (what StorageWeakRef wraps, without its overhead)
+    ref = base.untyped_storage()._weak_ref()
+    del base
 
-    def _evict(self, s: Storage, eager: bool) -> None:
-        base = None
-        for t in s.tensors:
-            if t.alias < 0 and isinstance(t.value, torch.Tensor):
-                base = t.value
-                break
-        if base is None:
-            super()._evict(s, eager)
-            return
-        # a raw weak reference to the storage (what StorageWeakRef wraps, without its overhead)
-        ref = base.untyped_storage()._weak_ref()
-        del base
+    def after() -> None:
         try:
-            super()._evict(s, eager)
             leaked = not _UntypedStorage._expired(ref)
         finally:
             _UntypedStorage._free_weak_ref(ref)
@@ -71,8 +69,10 @@ class TorchRuntime(Runtime):
                 "freed no memory: a Python reference to its data outside DTR keeps it alive, so the "
                 "budget no longer bounds real memory; drop plain tensors obtained from dtr values",
                 StrayReferenceWarning,
-                stacklevel=3,
+                stacklevel=2,
             )
+
+    return after
 
 
 class _ConstantRef:
@@ -101,8 +101,8 @@ class Session(TorchDispatchMode):
     ) -> None:
         super().__init__()
         h = make_heuristic(heuristic) if isinstance(heuristic, str) else heuristic
-        self.runtime = TorchRuntime(nbytes, h, sampling=sampling, ignore_small=ignore_small,
-                                    banishing=banishing, seed=seed)
+        self.runtime = Runtime(nbytes, h, sampling=sampling, ignore_small=ignore_small,
+                               banishing=banishing, seed=seed, free_check=check_freed)
         self.log = TraceWriter(trace) if trace is not None else None
         self.active = False
         self._planner = MetaPlanner()
