@@ -59,7 +59,8 @@ def test_compiled_and_python_cores_make_the_same_decisions():
 
 def _active_in(root: Path) -> bool:
     r = subprocess.run([sys.executable, "-c", "from dtr import native; print(native.ACTIVE)"], cwd=root,
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(root), "DTR_NATIVE": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout.strip() == "True"
 
