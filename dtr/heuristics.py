@@ -127,16 +127,9 @@ def _mark_neighbours(s: Storage, pool: EvictionPool) -> None:
         pool.mark_dirty(group)
 
 
-class DTRFull(Heuristic):
-    """h_DTR: (c(S) + evicted neighbourhood e* both ways) / (size * staleness)."""
-
-    name = "dtr"
-
-    def numerator(self, s: Storage) -> float:
-        return s.cost + evicted_region(s, True) + evicted_region(s, False)
-
-    def cached_numerator(self, s: Storage) -> float:
-        return s.cost + evicted_region(s, True, s) + evicted_region(s, False, s)
+class _RegionScored(Heuristic):
+    """A heuristic whose cached numerators read evicted regions: a storage that changes state
+    marks the scores that looked at it."""
 
     def on_evict(self, s: Storage, rt: RuntimeView) -> None:
         _notify(s, rt.pool)
@@ -146,6 +139,18 @@ class DTRFull(Heuristic):
 
     def on_dead(self, s: Storage, rt: RuntimeView) -> None:
         _notify(s, rt.pool)
+
+
+class DTRFull(_RegionScored):
+    """h_DTR: (c(S) + evicted neighbourhood e* both ways) / (size * staleness)."""
+
+    name = "dtr"
+
+    def numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, True) + evicted_region(s, False)
+
+    def cached_numerator(self, s: Storage) -> float:
+        return s.cost + evicted_region(s, True, s) + evicted_region(s, False, s)
 
 
 class DTREqClass(Heuristic):
@@ -230,7 +235,7 @@ class DTRLocal(Heuristic):
     name = "dtr_local"
 
 
-class MSPS(Heuristic):
+class MSPS(_RegionScored):
     """h_MSPS: (c(S) + evicted ancestors' compute) / size; no staleness."""
 
     name = "msps"
@@ -241,15 +246,6 @@ class MSPS(Heuristic):
 
     def cached_numerator(self, s: Storage) -> float:
         return s.cost + evicted_region(s, False, s)
-
-    def on_evict(self, s: Storage, rt: RuntimeView) -> None:
-        _notify(s, rt.pool)
-
-    def on_remat(self, s: Storage, rt: RuntimeView) -> None:
-        _notify(s, rt.pool)
-
-    def on_dead(self, s: Storage, rt: RuntimeView) -> None:
-        _notify(s, rt.pool)
 
 
 class LRU(Heuristic):

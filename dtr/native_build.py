@@ -53,6 +53,9 @@ def build(force: bool = False, quiet: bool = False) -> Path:
         if target.exists():
             shutil.rmtree(target)
         out.rename(target)
+    for old in target.parent.iterdir():  # builds of earlier sources are never loaded again
+        if old.is_dir() and old != target and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
     if not quiet:
         print(f"built {target} in {time.time() - t0:.0f} s")
     return target
