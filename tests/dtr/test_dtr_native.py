@@ -37,18 +37,19 @@ print(json.dumps(out))
 """
 
 
-def _run_cases(root: Path, native_on: bool) -> dict:
-    r = subprocess.run([sys.executable, "-c", _CASES], cwd=root, capture_output=True, text=True, timeout=600,
+def _python(root: Path, code: str, native_on: bool = True) -> str:
+    """Run code in a fresh interpreter importing dtr from root; returns its last line of output."""
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600,
                        env={**os.environ, "PYTHONPATH": str(root), "DTR_NATIVE": "1" if native_on else "0"})
     assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout.splitlines()[-1])
+    return r.stdout.splitlines()[-1]
 
 
 def test_compiled_and_python_cores_make_the_same_decisions():
     build(quiet=True)  # a no-op when make has built it
     root = native.PACKAGE.parent
-    compiled = _run_cases(root, True)
-    python = _run_cases(root, False)
+    compiled = json.loads(_python(root, _CASES))
+    python = json.loads(_python(root, _CASES, native_on=False))
     assert compiled["active"] and not python["active"]
     assert len(compiled["results"]) == 4 * 7 * 3 * 4
     statuses = {row[4] for row in python["results"]}
@@ -58,11 +59,7 @@ def test_compiled_and_python_cores_make_the_same_decisions():
 
 
 def _active_in(root: Path) -> bool:
-    r = subprocess.run([sys.executable, "-c", "from dtr import native; print(native.ACTIVE)"], cwd=root,
-                       capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "PYTHONPATH": str(root), "DTR_NATIVE": "1"})
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout.strip() == "True"
+    return _python(root, "from dtr import native; print(native.ACTIVE)") == "True"
 
 
 def test_a_build_of_other_sources_is_never_loaded(tmp_path):
