@@ -15,22 +15,21 @@ from __future__ import annotations
 import argparse
 
 from bench.lockstep_ratio import lockstep_setup, timed
-from harness.accelerators import accelerator
 from harness.backend import Backend
 from harness.lockstep import LockstepResult
-from harness.runner import RunOptions, compared_state, refinement_map, rtl_backend
+from harness.options import RunOptions, Simulator
+from harness.target import Target
 from ila_models.program import Program
-from testbenches.generate import GENERATORS
+from ila_models.registry import accelerator, names
 
-BACKENDS = ("verilator", "cocotb", "icarus")
+BACKENDS = tuple(s.value for s in Simulator)
 
 
 def measure(program: Program, repeats: int) -> dict[str, tuple[float, int]]:
     """Best-of-`repeats` lockstep seconds and the cycles, per backend."""
-    acc = accelerator(program.accelerator)
-    model = acc.model_for(program)
-    compared = compared_state(refinement_map(acc.rtl_dir))
-    rtls: dict[str, Backend] = {b: rtl_backend(program, model, RunOptions(backend=b)) for b in BACKENDS}
+    target = Target.resolve(program)
+    model, compared = target.model, target.compared
+    rtls: dict[str, Backend] = {b: Target.resolve(program, RunOptions(backend=Simulator(b))).rtl_backend() for b in BACKENDS}
     best = {b: float("inf") for b in BACKENDS}
     cycles = dict.fromkeys(BACKENDS, 0)
     try:
@@ -53,15 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--accel", default="vta", help=f"one of {sorted(GENERATORS)}")
+    parser.add_argument("--accel", default="vta", help=f"one of {names()}")
     parser.add_argument(
         "--program", help="the first generated Program whose name contains this (default: the first)"
     )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    if args.accel not in GENERATORS:
-        parser.error(f"--accel {args.accel!r}: expected one of {sorted(GENERATORS)}")
-    candidates = [make() for make in GENERATORS[args.accel]]
+    if args.accel not in names():
+        parser.error(f"--accel {args.accel!r}: expected one of {names()}")
+    candidates = accelerator(args.accel).generated_programs()
     chosen = [p for p in candidates if not args.program or args.program in p.name]
     if not chosen:
         parser.error(f"--program {args.program!r}: expected part of one of {[p.name for p in candidates]}")

@@ -19,14 +19,13 @@ import argparse
 import time
 from collections.abc import Callable
 
-from harness.accelerators import accelerator
 from harness.backend import Backend
 from harness.ila_backend import IlaBackend
 from harness.lockstep import Lockstep, LockstepResult
-from harness.runner import RunOptions, compared_state, refinement_map, verilator_backend
+from harness.target import Target
 from ila_models.language import IlaModel
 from ila_models.program import Program
-from testbenches.generate import GENERATORS
+from ila_models.registry import accelerator, names
 
 
 def timed(setup: Callable[[], Callable[[], object]]) -> float:
@@ -71,16 +70,16 @@ def lockstep_setup(
 
 def measure(program: Program, repeats: int) -> dict[str, float]:
     """Best-of-`repeats` seconds of each mode, and the RTL cycles of the program."""
-    acc = accelerator(program.accelerator)
-    model = acc.model_for(program)
-    rtl = verilator_backend(program, model, RunOptions())
-    compared = compared_state(refinement_map(acc.rtl_dir))
+    target = Target.resolve(program)
+    model = target.model
+    rtl = target.verilator_backend()
+    compared = target.compared
     cycles = 0
 
     def cpp_only() -> Callable[[], object]:
         rtl.reset()
         rtl.load(program)
-        return rtl.run_to_completion  # type: ignore[attr-defined]
+        return rtl.run_to_completion
 
     lockstep = lockstep_setup(program, model, rtl, compared)
 
@@ -99,7 +98,7 @@ def measure(program: Program, repeats: int) -> dict[str, float]:
         for name, setup in (("cpp", cpp_only), ("lockstep", lockstep), ("ila", ila_only)):
             best[name] = min(best[name], timed(setup))
             if name == "cpp":
-                cycles = rtl.cycle  # type: ignore[attr-defined]
+                cycles = rtl.cycle
     rtl.close()
     return {**best, "cycles": float(cycles)}
 
@@ -109,20 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--accel", default="vta", help=f"one of {sorted(GENERATORS)}")
+    parser.add_argument("--accel", default="vta", help=f"one of {names()}")
     parser.add_argument("--program", help="only Programs whose name contains this")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    if args.accel not in GENERATORS:
-        parser.error(f"--accel {args.accel!r}: expected one of {sorted(GENERATORS)}")
+    if args.accel not in names():
+        parser.error(f"--accel {args.accel!r}: expected one of {names()}")
     header = (
         f"{'program':34s} {'instrs':>6s} {'cycles':>9s} {'C++ Mcyc/s':>10s} {'lockstep Mcyc/s':>15s} "
         f"{'lockstep instr/s':>16s} {'ratio':>6s} {'ILA-only s':>10s}"
     )
     print(header)
     totals = {"cpp": 0.0, "lockstep": 0.0, "ila": 0.0}
-    for make in GENERATORS[args.accel]:
-        program = make()
+    for program in accelerator(args.accel).generated_programs():
         if args.program and args.program not in program.name:
             continue
         t = measure(program, args.repeats)

@@ -7,12 +7,13 @@ run until the next retirement, execute one instruction, read state by name, clos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from harness.program import Program
+    from harness.verilator_batch import BatchOutcome, BatchPlan
+    from ila_models.program import Program
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,43 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the simulator."""
+
+
+# Optional capabilities: a backend declares one by having its methods; the engine asks with isinstance.
+
+
+@runtime_checkable
+class ComparesInPlace(Protocol):
+    """A backend that can tell whether a whole state variable equals the ILA's without copying it out."""
+
+    def equals(self, state: str, expected: np.ndarray) -> bool:
+        """True when the RTL's `state` equals `expected` bit for bit."""
+        ...
+
+
+@runtime_checkable
+class RunsBatches(Protocol):
+    """A backend that runs a batch of instructions in one call, capturing their write-sets as they retire."""
+
+    def plan_batch(
+        self, n_retire: int, watch: list[tuple[int, str, int, int, int]], expected: bytearray
+    ) -> BatchPlan:
+        """Lay out a batch of `n_retire` retirements and the rows to capture and compare at each."""
+        ...
+
+    def start_batch(self, batch: BatchPlan) -> None:
+        """Start running `batch` (returns at once; the RTL runs on its own thread)."""
+        ...
+
+    def finish_batch(self) -> BatchOutcome:
+        """Wait for the running batch; its retirements and captured rows."""
+        ...
+
+
+@runtime_checkable
+class HasSerialMode(Protocol):
+    """An RTL backend that can keep one instruction in flight (debugging)."""
+
+    def set_serial_mode(self, on: bool) -> None:
+        """Accept a command only when nothing is in flight."""
+        ...

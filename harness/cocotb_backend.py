@@ -1,7 +1,7 @@
 """CocotbBackend: the same RTL and Programs under cocotb 2.x, on Verilator (default) or Icarus Verilog.
 
 The simulation runs in its own process, started by `cocotb_tools.runner` with the shared
-testbench `testbenches/cocotb_driver.py`; this process keeps the Backend protocol and the
+testbench `harness/cocotb_driver.py` (beside this backend, which launches it); this process keeps the Backend protocol and the
 lockstep engine (and the ILA) unchanged. The two talk over a Unix socket, one request per
 protocol call (harness/cocotb_protocol.py): `next_retirement` asks the driver to clock until a
 unit retires, `read` asks for rows of a mapped state variable by hierarchical name. The
@@ -32,6 +32,7 @@ import numpy as np
 
 from harness import cocotb_protocol as wire
 from harness.backend import Retire, SimulatorHang
+from harness.refinement import RefinementMap
 from harness.verilator_build import REPO_ROOT, BuildError, verilator_root, verilog_sources
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 SIMULATORS = {"verilator": "verilator", "icarus": "icarus"}
 DEFAULT_CACHE = REPO_ROOT / "build" / "cocotb"
-TEST_MODULE = "testbenches.cocotb_driver"
+TEST_MODULE = "harness.cocotb_driver"
 TIMESCALE = ("1ns", "1ns")
 # Same X handling as the fast path (harness/verilator_build.py), and a warning-tolerant build.
 VERILATOR_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "0", "-Wno-fatal", "-Wno-lint", "-Wno-style")
@@ -164,7 +165,7 @@ class CocotbBackend:
         top: str,
         parameters: dict[str, int],
         layout: dict[str, tuple[Any, tuple[int, ...]]],
-        refinement: dict[str, Any],
+        refinement: RefinementMap,
         cycle_budget: int = 1_000_000,
         *,
         simulator: str = "verilator",
@@ -172,30 +173,20 @@ class CocotbBackend:
         """Build (or reuse) the simulation and start it; it waits for requests."""
         self.name = "cocotb" if simulator == "verilator" else simulator
         self.simulator = simulator
-        self.units: list[str] = list(refinement["units"])
+        self.units: list[str] = list(refinement.units)
         self.cycle_budget = int(cycle_budget)
         self._layout = {k: (np.dtype(v[0]), tuple(v[1])) for k, v in layout.items()}
-        self.unmapped: dict[str, str] = {}
-        self._harness: set[str] = set()
+        self.unmapped: dict[str, str] = dict(refinement.unmapped)
+        self._harness: set[str] = set(refinement.harness)
         state: dict[str, dict[str, Any]] = {}
-        for name, entry in refinement["state"].items():
-            if "unmapped" in entry:
-                self.unmapped[name] = entry["unmapped"]
-            elif "harness" in entry:
-                self._harness.add(name)
-            else:
-                if name not in self._layout:
-                    raise ValueError(
-                        f"refinement maps {name!r}, which the ILA layout does not have ({sorted(self._layout)})"
-                    )
-                dtype, shape = self._layout[name]
-                scope = entry["scope"].split(".")
-                if len(scope) < 2 or scope[0] != "TOP" or scope[1] != top:
-                    raise ValueError(
-                        f"refinement state {name!r}: scope {entry['scope']!r}; expected 'TOP.{top}[.<instance>...]'"
-                    )
-                row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
-                state[name] = {"path": [*scope[2:], entry["var"]], "depth": int(shape[0]), "row_bytes": row_bytes}
+        for name, signal in refinement.mapped.items():
+            if name not in self._layout:
+                raise ValueError(
+                    f"refinement maps {name!r}, which the ILA layout does not have ({sorted(self._layout)})"
+                )
+            dtype, shape = self._layout[name]
+            row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+            state[name] = {"path": signal.path, "depth": int(shape[0]), "row_bytes": row_bytes}
         self._state = state
         self.build_dir = build_simulation(Path(rtl_dir), top, parameters, simulator)
         self._workdir = Path(tempfile.mkdtemp(prefix="tandem-cocotb-"))

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.backend import Backend, Retire, SimulatorHang
+from harness.backend import Backend, ComparesInPlace, Retire, RunsBatches, SimulatorHang
 from harness.counts import RunCounts
 from harness.ila_backend import IlaBackend
-from harness.mismatch import Mismatch, compare_rows
+from harness.mismatch import Mismatch, MismatchKind, compare_rows
 from ila_models.language import DecodeError, OrderViolation
 from ila_models.program import Program
 
@@ -61,7 +61,7 @@ class Lockstep:
         self.history: deque[tuple[int, str, int]] = deque(maxlen=HISTORY)
         # A backend that can tell "all of this state equals the ILA's" without copying it out
         # (VerilatorBackend.equals, in C++): full compares read nothing into Python unless it differs.
-        self._rtl_equals = getattr(rtl, "equals", None)
+        self._rtl_equals = rtl.equals if isinstance(rtl, ComparesInPlace) else None
         self.result = LockstepResult(instructions=len(program))
         self.cycle = 0
         # The rows of the first state mismatch as they were compared at its instruction's retirement
@@ -70,11 +70,11 @@ class Lockstep:
         self.first_rows: tuple[str, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- reporting -----------------------------------------------------------------------------------
-    def _fail(self, kind: str, message: str, index: int | None = None, **details: object) -> bool:
+    def _fail(self, kind: MismatchKind | str, message: str, index: int | None = None, **details: object) -> bool:
         """Record a mismatch; True when the run must stop."""
         span = self.program.span_of(index) if index is not None else None
         mismatch = Mismatch(
-            kind=kind,
+            kind=MismatchKind(kind),
             message=message,
             index=index,
             disasm=self.model.disasm(self.program.commands[index]) if index is not None else "",
@@ -87,7 +87,7 @@ class Lockstep:
             **details,  # type: ignore[arg-type]
         )
         self.result.mismatches.append(mismatch)
-        return not self.keep_going or kind in ("hang", "crash", "decode", "missing")
+        return not self.keep_going or mismatch.kind.stops_run
 
     def _wrong_unit(self, r: Retire) -> bool:
         """Record that `r` retired from a unit the ISA does not run it on; True when the run must stop."""
@@ -154,7 +154,7 @@ class Lockstep:
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> LockstepResult:
         """Run to the end (or the first mismatch)."""
-        if self.batch > 1 and len(set(self.units)) == 1 and hasattr(self.rtl, "start_batch"):
+        if self.batch > 1 and len(set(self.units)) == 1 and isinstance(self.rtl, RunsBatches):
             from harness.lockstep_batched import run_batched
 
             self._finish(run_batched(self))
@@ -232,7 +232,7 @@ class Lockstep:
         return self.result
 
     def _finish(self, retired: np.ndarray) -> None:
-        stopped = any(m.kind in ("hang", "crash", "decode") for m in self.result.mismatches)
+        stopped = any(m.kind.stops_run for m in self.result.mismatches)
         if not self.result.mismatches or self.keep_going:
             missing = np.nonzero(~retired)[0]
             if missing.size and not stopped:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.backend import Retire
+from harness.backend import Retire, RunsBatches
 from harness.lockstep import HISTORY
 from ila_models.language import DecodeError, OrderViolation
 
@@ -107,7 +107,8 @@ def run_batched(engine: Lockstep) -> np.ndarray:
     n = len(engine.program)
     retired = np.zeros(n, dtype=bool)
     compared = set(engine.compared)
-    rtl: Any = engine.rtl
+    rtl = engine.rtl
+    assert isinstance(rtl, RunsBatches)
     since_full = 0
     plan: _Plan | None = _plan(engine, 0, _stop(engine, 0, since_full), compared)
     while plan is not None:

@@ -1,12 +1,13 @@
 """Minimized reproducer: shrink a failing Program to a small one that diverges the same way.
 
 Delta debugging (Zeller's ddmin) over the instructions, then over each remaining instruction's
-loops and micro-op range, then over the data (DRAM blocks zeroed when not needed). A candidate
+smaller variants (the accelerator plug-in's `Shrinker.smaller`: VTA's loops and micro-op ranges), then over the data (DRAM blocks zeroed when not needed). A candidate
 "still fails" when its first mismatch has the same kind, on the same state variable, at the
 same original instruction. Every candidate is a legal Program:
 - dependency tokens stay paired: push k of a queue is matched with pop k of that queue in the
   original program (each unit runs in program order, so that is the hardware's matching); when
-  either side of a pair is dropped, the other side's bit is cleared (`TOKEN_PAIRS`);
+  either side of a pair is dropped, the other side's bit is cleared (the accelerator's
+  `Shrinker.token_pairs`, e.g. ila_models/vta_shrink.py);
 - it must run on the ILA alone, in program order, without a decode error or an order
   violation, before the RTL is tried (a pop without its push would hang the RTL).
 The search runs on the Verilator fast path whatever backend found the mismatch: the backends
@@ -16,75 +17,17 @@ agree cycle for cycle (tests/harness/test_backends_agree.py), and it is ~100x fa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
-from harness.accelerators import accelerator
 from harness.ila_backend import IlaBackend
 from harness.mismatch import Mismatch
-from harness.runner import RunOptions, run_program
+from harness.options import RunOptions, Simulator
+from harness.runner import run_program
+from harness.target import Target
 from ila_models.language import DecodeError, OrderViolation
 from ila_models.program import Program, Span
-
-# (push instruction, its bit, pop instruction, its bit): bit positions within the command's bytes.
-Pair = tuple[int, int, int, int]
-
-
-def _vta_token_pairs(program: Program) -> list[Pair]:
-    from ila_models import vta_isa
-    from ila_models.vta import _TOKEN_BITS
-
-    bit_of = {"pop_prev": 3, "pop_next": 4, "push_prev": 5, "push_next": 6}
-    pushes: dict[str, list[tuple[int, int]]] = {q: [] for q in vta_isa.TOKEN_QUEUES}
-    pops: dict[str, list[tuple[int, int]]] = {q: [] for q in vta_isa.TOKEN_QUEUES}
-    for i, cmd in enumerate(program.commands):
-        fields = vta_isa.parse(cmd)
-        if fields["opcode"] not in vta_isa.OPCODE_NAMES:
-            continue
-        unit = vta_isa.unit_of(fields)
-        for name, bit in bit_of.items():
-            queue = _TOKEN_BITS[unit][name]
-            if fields[name] and queue is not None:
-                (pushes if name.startswith("push") else pops)[queue].append((i, bit))
-    return [
-        (push[0], push[1], pop[0], pop[1])
-        for q in vta_isa.TOKEN_QUEUES
-        for push, pop in zip(pushes[q], pops[q], strict=False)
-    ]
-
-
-def _vta_smaller(command: np.ndarray) -> Iterator[np.ndarray]:
-    """Variants of one VTA instruction doing less work: fewer loop iterations, fewer micro-ops."""
-    from ila_models import vta_isa
-    from ila_models.bitfields import word_from_bytes, word_to_bytes
-
-    fields = vta_isa.parse(command)
-    layout = {vta_isa.OPCODES["GEMM"]: vta_isa.GEMM_LAYOUT, vta_isa.OPCODES["ALU"]: vta_isa.ALU_LAYOUT}.get(
-        fields["opcode"]
-    )
-    if layout is None:
-        return
-    word = word_from_bytes(command.tobytes())
-    changes: list[dict[str, int]] = []
-    for name in ("iter_out", "iter_in"):
-        if fields[name] > 1:
-            changes += [{name: 1}, {name: fields[name] // 2}]
-    n_uops = fields["uop_end"] - fields["uop_bgn"]
-    if n_uops > 1:
-        changes += [{"uop_end": fields["uop_bgn"] + 1}, {"uop_bgn": fields["uop_end"] - 1}]
-        changes += [{"uop_end": fields["uop_bgn"] + n_uops // 2}, {"uop_bgn": fields["uop_bgn"] + n_uops // 2}]
-    for change in changes:
-        new = dict(layout.unpack(word), **change)
-        out = np.frombuffer(word_to_bytes(layout.pack(**new), len(command)), dtype=np.uint8)
-        yield out.copy()
-
-
-# Per accelerator: its dependency-token pairs, and smaller variants of one instruction.
-TOKEN_PAIRS: dict[str, Callable[[Program], list[Pair]]] = {"vta": _vta_token_pairs}
-SMALLER: dict[str, Callable[[np.ndarray], Iterator[np.ndarray]]] = {"vta": _vta_smaller}
 
 
 @dataclass
@@ -115,9 +58,11 @@ class Minimizer:
             raise ValueError(f"mismatch {target.kind!r} names no instruction; nothing to minimize towards")
         self.original = program
         self.target = target
-        self.options = replace(options, backend="verilator", keep_going=False, artifacts_dir=None)
-        self.pairs = TOKEN_PAIRS.get(program.accelerator, lambda p: [])(program)
-        self.model = accelerator(program.accelerator).model_for(program)
+        # every candidate keeps the original's configuration and memory sizes: one Target serves them all
+        self.hardware = Target.resolve(program, replace(options, backend=Simulator.VERILATOR, keep_going=False))
+        self.shrinker = self.hardware.accelerator.shrinker
+        self.pairs = self.shrinker.token_pairs(program)
+        self.model = self.hardware.model
         self.commands = program.commands.copy()
         self.memory = {k: v.copy() for k, v in program.memories.items()}
         self.max_tests = max_tests
@@ -181,7 +126,7 @@ class Minimizer:
         self.tests += 1
         if not self._legal(program):
             return False
-        report = run_program(program, self.options)
+        report = run_program(program, target=self.hardware)
         m = report.first
         if m is None or m.index is None or m.index >= len(kept):
             return False
@@ -220,15 +165,12 @@ class Minimizer:
 
     def shrink_instructions(self, kept: list[int]) -> int:
         """Replace instructions by smaller variants (fewer loop iterations / micro-ops) while it fails."""
-        smaller = SMALLER.get(self.original.accelerator)
-        if smaller is None:
-            return 0
         changed = 0
         for i in kept:
             progress = True
             while progress:
                 progress = False
-                for variant in smaller(self.commands[i]):
+                for variant in self.shrinker.smaller(self.commands[i]):
                     trial = self.commands.copy()
                     trial[i] = variant
                     if self.fails(kept, trial):
@@ -296,13 +238,3 @@ def minimize(
 ) -> Reduction:
     """Shrink `program` to a small Program whose first mismatch is like `target`."""
     return Minimizer(program, options, target, max_tests, max_seconds).run()
-
-
-def replay_command(path: Path, options: RunOptions) -> str:
-    """The one command that replays a saved reproducer."""
-    flags = [f"--rtl-dir {options.rtl_dir}"] if options.rtl_dir else []
-    if options.serial:
-        flags.append("--serial")
-    if options.backend != "verilator":
-        flags.append(f"--backend {options.backend}")
-    return " ".join(["python -m harness run", str(path), *flags])

@@ -1,23 +1,19 @@
-"""RunReport and the results table: one row per Program per run, appended atomically."""
+"""RunReport: the outcome of one Program, as JSON and as one typed row of the results store."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import os
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from harness.counts import RunCounts
-from harness.mismatch import Mismatch
+from harness.mismatch import Mismatch, MismatchKind
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+# Counters a run measures; a report made without running the Program (a bad input, a crash,
+# a timeout) has none of them, and its row holds null there rather than a number never measured.
+MEASURED = (
+    "instructions", "retired", "cycles", "comparisons", "elements_compared", "ila_seconds", "rtl_seconds",
+)  # fmt: skip
 
 
 @dataclass(kw_only=True)
@@ -33,13 +29,19 @@ class RunReport(RunCounts):
     git_revision: str = ""
     backend: str = "verilator"
     mismatches: list[Mismatch] = field(default_factory=list)
-    artifacts: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)  # file names relative to the run folder
     run_id: str = ""
     path: str = ""
+    measured: bool = True  # False: the Program did not run to a verdict of the engine (see MEASURED)
 
     @property
     def first(self) -> Mismatch | None:
         return self.mismatches[0] if self.mismatches else None
+
+    @property
+    def verdict(self) -> str:
+        """PASS, or FAIL and the first mismatch's kind."""
+        return "PASS" if self.passed else f"FAIL {self.first.kind.value if self.first else ''}".rstrip()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -55,9 +57,18 @@ class RunReport(RunCounts):
         ]
         return cls(**data)
 
+    @classmethod
+    def failed(cls, program: str, accelerator: str, path: str, kind: MismatchKind, message: str) -> RunReport:
+        """The report of a Program that never reached a verdict of the engine (nothing measured)."""
+        return cls(
+            program=program, accelerator=accelerator, passed=False, path=path,
+            mismatches=[Mismatch(kind, message)], measured=False,
+        )  # fmt: skip
+
     def row(self) -> dict[str, Any]:
-        """The results-table row."""
+        """The results-store row (harness/results_store.py: SCHEMA)."""
         first = self.first
+        counters = {name: getattr(self, name) if self.measured else None for name in MEASURED}
         return {
             "run_id": self.run_id,
             "program": self.program,
@@ -65,80 +76,12 @@ class RunReport(RunCounts):
             "accelerator": self.accelerator,
             "backend": self.backend,
             "passed": self.passed,
-            "failure": first.kind if first else "",
+            "failure": first.kind.value if first else "",
             "mismatch": first.headline() if first else "",
-            "instructions": self.instructions,
-            "retired": self.retired,
-            "cycles": self.cycles,
-            "comparisons": self.comparisons,
-            "elements_compared": self.elements_compared,
-            "ila_seconds": self.ila_seconds,
-            "rtl_seconds": self.rtl_seconds,
+            **counters,
             "wall_seconds": self.wall_seconds,
             "seed": self.seed,
             "rtl_hash": self.rtl_hash,
             "git_revision": self.git_revision,
             "artifacts": json.dumps(self.artifacts),
         }
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so a reader sees the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def append_rows(rows: list[dict[str, Any]], table: Path | None = None) -> Path:
-    """Append rows to the results table (Parquet), atomically and under a lock."""
-    table = table or RESULTS / "runs.parquet"
-    table.parent.mkdir(parents=True, exist_ok=True)
-    with open(table.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        frame = pd.DataFrame(rows)
-        if table.exists():
-            frame = pd.concat([pd.read_parquet(table), frame], ignore_index=True)
-        fd, tmp = tempfile.mkstemp(dir=table.parent, prefix=f".{table.name}.")
-        os.close(fd)
-        try:
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, table)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return table
-
-
-def source_hash(folder: Path) -> str:
-    """A short content hash of every file in an RTL folder (identifies the RTL a run used)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def git_revision(folder: Path) -> str:
-    """The checkout's commit, with `+dirty` when `folder` has uncommitted changes; '' outside git."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return rev + ("+dirty" if dirty else "")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.backend import Retire, SimulatorHang
+from harness.refinement import RefinementMap
 from harness.verilator_batch import BatchOutcome, BatchPlan, Watched, plan_batch
 from harness.verilator_build import VerilatedLibrary, build_library
 
@@ -105,7 +106,7 @@ class VerilatorBackend:
         top: str,
         parameters: dict[str, int],
         layout: dict[str, tuple[Any, tuple[int, ...]]],
-        refinement: dict[str, Any],
+        refinement: RefinementMap,
         cycle_budget: int = 1_000_000,
         *,
         library: VerilatedLibrary | None = None,
@@ -114,11 +115,11 @@ class VerilatorBackend:
         """Build (or reuse) the library of `rtl_dir` and resolve every mapped state variable.
 
         layout: the ILA's state, name -> (numpy dtype, shape).
-        refinement: the loaded refinement.json of `rtl_dir`.
+        refinement: the refinement map of `rtl_dir`.
         cycle_budget: cycles without any retirement before `SimulatorHang`.
         trace: use the trace flavour of the library (FST waveform windows; see `trace_window`).
         """
-        self.units: list[str] = list(refinement["units"])
+        self.units: list[str] = list(refinement.units)
         self.library = library or build_library(rtl_dir, top, parameters, len(self.units), trace=trace)
         self.cycle_budget = int(cycle_budget)
         self._lib = load_shim(self.library.path)
@@ -134,20 +135,11 @@ class VerilatorBackend:
         self._records = (ctypes.c_uint64 * (4 * len(self.units)))()
         self._pending: deque[Retire] = deque()
         self._retired: np.ndarray = np.zeros(0, dtype=bool)
-        self._harness: dict[str, str] = {}
-        self._mapped: dict[str, _MappedState] = {}
-        self.unmapped: dict[str, str] = {}
-        for name, entry in refinement["state"].items():
-            if "unmapped" in entry:
-                self.unmapped[name] = entry["unmapped"]
-            elif "harness" in entry:
-                if entry["harness"] != "dram":
-                    raise ValueError(
-                        f"refinement state {name!r}: harness memory {entry['harness']!r}; expected 'dram'"
-                    )
-                self._harness[name] = entry["harness"]
-            else:
-                self._mapped[name] = self._resolve(name, entry["scope"], entry["var"])
+        self.unmapped: dict[str, str] = dict(refinement.unmapped)
+        self._harness: dict[str, str] = dict(refinement.harness)
+        self._mapped = {
+            name: self._resolve(name, signal.scope, signal.var) for name, signal in refinement.mapped.items()
+        }
         self._watched = {name: Watched(-1, 1, 1, np.dtype(np.uint8), ()) for name in self._harness}
         self._watched.update({name: st.layout for name, st in self._mapped.items()})
         self._batch: BatchPlan | None = None

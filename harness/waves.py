@@ -14,18 +14,21 @@ Reading an FST back needs `fst2vcd` (Debian package `gtkwave`, installed by `mak
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.accelerators import accelerator
+from vcd.gtkw import GTKWSave
+
 from harness.backend import SimulatorHang
-from harness.runner import RunOptions, refinement_map
+from harness.refinement import RefinementMap
 
 if TYPE_CHECKING:
     from harness.mismatch import Mismatch
+    from harness.target import Target
     from ila_models.program import Program
 
 AFTER = 2  # cycles traced after the divergence
@@ -49,25 +52,14 @@ class WaveWindow:
     cycle: int
 
 
-def record_window(
-    program: Program, options: RunOptions, cycle: int, window: int, fst: Path
-) -> tuple[int, int]:
+def record_window(program: Program, target: Target, cycle: int, window: int, fst: Path) -> tuple[int, int]:
     """Re-run `program`'s RTL alone and trace cycles [cycle - window, cycle + AFTER] into `fst`."""
-    from harness.verilator_backend import VerilatorBackend
-
     if window <= 0:
         raise ValueError(f"wave window {window}: expected a positive number of cycles")
-    acc = accelerator(program.accelerator)
-    rtl_dir = options.rtl_dir or acc.rtl_dir
-    model = acc.model_for(program)
-    rtl = VerilatorBackend(
-        rtl_dir, acc.top, acc.verilog_parameters(program),
-        {name: (var.dtype, var.shape) for name, var in model.state_vars.items()},
-        refinement_map(rtl_dir), options.cycle_budget, trace=True,
-    )  # fmt: skip
+    rtl = target.verilator_backend(trace=True)
     first, last = max(1, cycle - window), cycle + AFTER
     try:
-        if options.serial:
+        if target.options.serial:
             rtl.set_serial_mode(True)
         rtl.reset()
         rtl.load(program)
@@ -106,19 +98,20 @@ def vcd_header(fst: Path) -> list[tuple[str, str]]:
     return names
 
 
-def gtkw_signals(fst: Path, top: str, refinement: dict, mismatch: Mismatch) -> list[tuple[str, list[str]]]:
+def gtkw_signals(fst: Path, refinement: RefinementMap, mismatch: Mismatch) -> list[tuple[str, list[str]]]:
     """Groups of signals for the save file: (comment, full names with ranges) present in `fst`."""
     names = vcd_header(fst)
     full = {name: name + rng for name, rng in names}
-    base = f"TOP.{top}"
+    base = f"TOP.{refinement.top}"
     groups = [
         ("command port", [full[f"{base}.{p}"] for p in PORTS if f"{base}.{p}" in full]),
         ("retire", [full[f"{base}.{p}"] for p in RETIRE if f"{base}.{p}" in full]),
     ]
-    entry = refinement["state"].get(mismatch.state or "", {})
-    if "scope" in entry:
-        scope, var = entry["scope"], entry["var"]
-        label = (mismatch.state or "") + "".join(f"[{i}]" for i in (mismatch.element or ())[:1])
+    state = mismatch.state or ""
+    signal = refinement.mapped.get(state)
+    if signal is not None:
+        scope, var = signal.scope, signal.var
+        label = state + "".join(f"[{i}]" for i in (mismatch.element or ())[:1])
         row = mismatch.element[0] if mismatch.element else None
         element = f"{scope}.{var}.{var}[{row}]" if row is not None else ""
         if element in full:
@@ -126,45 +119,44 @@ def gtkw_signals(fst: Path, top: str, refinement: dict, mismatch: Mismatch) -> l
         else:  # Verilator does not trace this memory (e.g. rows wider than 64 bits): show its ports
             ports = [full[n] for n, _ in names if n.startswith(scope + ".") and n.count(".") == scope.count(".") + 1]
             groups.append((f"{label} (differs): ports of {scope.removeprefix('TOP.')}", ports))
-    elif "harness" in entry:  # DRAM lives in the harness: show the RTL's DRAM port
+    elif state in refinement.harness:  # DRAM lives in the harness: show the RTL's DRAM port
         dram = [full[f"{base}.{p}"] for p in DRAM_PORT if f"{base}.{p}" in full]
-        groups.append((f"{mismatch.state} (differs): DRAM port", dram))
+        groups.append((f"{state} (differs): DRAM port", dram))
     return groups
 
 
 def write_gtkw(path: Path, fst: Path, first: int, cycle: int, groups: list[tuple[str, list[str]]]) -> None:
-    """A GTKWave save file opening `fst` with `groups` added and the marker on `cycle`."""
-    lines = [
-        f'[dumpfile] "{fst.resolve()}"',
-        f'[savefile] "{path.resolve()}"',
-        f"[timestart] {first * TIME_PER_CYCLE}",
-        "[size] 1600 900",
-        "[signals_width] 320",
-        "[sst_expanded] 1",
-        f"*-4.000000 {cycle * TIME_PER_CYCLE} " + " ".join(["-1"] * 26),
-    ]
-    for comment, signals in groups:
-        lines += ["@200", f"-{comment}"]
-        for name in signals:
-            single = not name.endswith("]") or name.endswith("[0:0]")
-            lines += ["@28" if single else "@22", name]
-    path.write_text("\n".join(lines) + "\n")
+    """A GTKWave save file opening `fst` with `groups` added and the marker on `cycle`.
+
+    The dump file is named relative to the save file's folder, so a moved or archived run folder
+    still opens (`gtkwave <program>.gtkw` from inside it).
+    """
+    with open(path, "w") as out:
+        save = GTKWSave(out)
+        save.dumpfile(os.path.relpath(fst, path.parent), abspath=False)
+        save.timestart(first * TIME_PER_CYCLE)
+        save.size(1600, 900)
+        save.signals_width(320)
+        save.sst_expanded(True)
+        save.zoom_markers(-4.0, cycle * TIME_PER_CYCLE)
+        for comment, signals in groups:
+            with save.group(comment):
+                for name in signals:
+                    single = not name.endswith("]") or name.endswith("[0:0]")
+                    save.trace(name, datafmt="bin" if single else "hex")
 
 
-def wave_window(
-    program: Program, options: RunOptions, mismatch: Mismatch, window: int, out_dir: Path
-) -> WaveWindow:
+def wave_window(program: Program, target: Target, mismatch: Mismatch, window: int, out_dir: Path) -> WaveWindow:
     """Record the window before `mismatch` into out_dir/<program>.fst and write its .gtkw."""
     if mismatch.cycle is None:
         raise ValueError(f"mismatch {mismatch.kind!r} has no cycle; expected one from the lockstep engine")
     fst = out_dir / f"{program.name}.fst"
     gtkw = out_dir / f"{program.name}.gtkw"
-    first, last = record_window(program, options, mismatch.cycle, window, fst)
-    acc = accelerator(program.accelerator)
-    refinement = refinement_map(options.rtl_dir or acc.rtl_dir)
+    first, last = record_window(program, target, mismatch.cycle, window, fst)
     try:
-        groups = gtkw_signals(fst, acc.top, refinement, mismatch)
+        groups = gtkw_signals(fst, target.refinement, mismatch)
     except FileNotFoundError:
-        groups = [("command port and retire", [f"TOP.{acc.top}.{p}" for p in (*PORTS, *RETIRE)])]
+        top = target.refinement.top
+        groups = [("command port and retire", [f"TOP.{top}.{p}" for p in (*PORTS, *RETIRE)])]
     write_gtkw(gtkw, fst, first, mismatch.cycle, groups)
     return WaveWindow(fst, gtkw, first, last, mismatch.cycle)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ila_models import flexasr_gb as gb
 from ila_models import flexasr_isa as isa
+from ila_models.accelerator import Accelerator, HookRef
 from ila_models.flexasr_isa import FlexCommand
 from ila_models.language import DecodeError, IlaModel, Instruction, State, StateVar, Update
 from ila_models.mmio import commands_array
@@ -234,3 +235,15 @@ def model_for(program: Program) -> IlaModel:
 def verilog_parameters(program: Program) -> dict[str, int]:
     """The RTL parameters: none, FlexASR has one configuration."""
     return {}
+
+
+ACCELERATOR = Accelerator(
+    name="flexasr",
+    model_for=model_for,
+    verilog_parameters=verilog_parameters,
+    top="flexasr_top",
+    units=("flexasr",),
+    generators=HookRef("testbenches.flexasr.programs:GENERATED"),
+    compiler=HookRef("compiler.codegen.flexasr:HOOKS"),
+)
+"""FlexASR's plug-in (ila_models/registry.py)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ila_models.accelerator import Accelerator, HookRef
 from ila_models.fixed_point import FixedFormat, shift_right
 from ila_models.hlscnn_isa import (
     BIAS_ACT,
@@ -343,3 +344,15 @@ def model_for(program: Program) -> IlaModel:
 def verilog_parameters(program: Program) -> dict[str, int]:
     """The RTL parameters for a Program's configuration."""
     return HlscnnConfig.from_dict(program.config).verilog_parameters()
+
+
+ACCELERATOR = Accelerator(
+    name="hlscnn",
+    model_for=model_for,
+    verilog_parameters=verilog_parameters,
+    top="hlscnn_top",
+    units=("hlscnn",),
+    generators=HookRef("testbenches.hlscnn.programs:GENERATED"),
+    compiler=HookRef("compiler.codegen.hlscnn:HOOKS"),
+)
+"""HLSCNN's plug-in (ila_models/registry.py)."""

@@ -1,6 +1,6 @@
 """The Program file: what the compiler hands the harness, and the only thing that crosses.
 
-A `.npz` archive (numpy arrays only, loaded with allow_pickle=False, so an
+A `.npz` archive (numpy arrays only, never unpickled, so an
 untrusted file cannot run code) holding:
 - `header`: UTF-8 JSON (as a uint8 array) with format, version, accelerator,
   ISA version, configuration, memory and output descriptions, provenance;
@@ -8,28 +8,45 @@ untrusted file cannot run code) holding:
 - `mem.<name>`: the initial memory images;
 - `ref.<name>`: optional reference values of output regions (e.g. numpy's result).
 
+The header's fields, their types and ranges are one table, `program_schema.HEADER`; reading an
+archive without trusting it is `program_archive`. `Program.load` raises only ProgramError for a bad
+file, naming the file and the field; `Program.save` refuses what `load` would refuse. A Program's
+`name` is a plain file name (`check_name`).
+
 It lives in `ila_models` because both the compiler and the harness use it, and
 `ila_models` is the one package both may import.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-FORMAT = "tandem-program"
-VERSION = 1
+from ila_models.program_archive import MAX_HEADER_BYTES, ProgramArchive, header_bytes, parse_header
+from ila_models.program_schema import (
+    DTYPES,
+    FORMAT,
+    VERSION,
+    ProgramError,
+    check_name,
+    validate_header,
+)
 
-
-class ProgramError(ValueError):
-    """A malformed Program file; the message names the field."""
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "MemoryImage",
+    "OutputRegion",
+    "Program",
+    "ProgramError",
+    "Span",
+    "check_name",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,9 @@ class Program:
     spans: list[Span] = field(default_factory=list)
     name: str = "program"
 
+    def __post_init__(self) -> None:
+        check_name(self.name)
+
     def __len__(self) -> int:
         return int(self.commands.shape[0])
 
@@ -89,6 +109,7 @@ class Program:
         return None
 
     def header(self) -> dict[str, Any]:
+        """The JSON header `save` writes (it conforms to `program_schema.HEADER` for a valid Program)."""
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -117,13 +138,17 @@ class Program:
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write the Program atomically (temporary file, then rename)."""
+        """Write the Program atomically (temporary file, then rename), after checking that `load` will
+        accept it: anything it would refuse is a ProgramError here, and no file is written."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"header": np.frombuffer(json.dumps(self.header()).encode(), dtype=np.uint8)}
-        arrays["commands"] = np.ascontiguousarray(self.commands, dtype=np.uint8)
+        arrays = {"commands": _as_bytes(self.commands)}
         arrays.update({f"mem.{k}": v for k, v in self.memories.items()})
         arrays.update({f"ref.{k}": v for k, v in self.references.items()})
+        _commands(str(path), _InMemory(arrays))  # before header(), which needs a 2-D array
+        header = self.header()
+        _decode(str(path), header, _InMemory(arrays))
+        arrays = {"header": header_bytes(header), **arrays}
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -136,128 +161,171 @@ class Program:
 
     @classmethod
     def load(cls, path: str | Path) -> Program:
-        """Read and validate a Program file; a malformed one raises ProgramError naming the field."""
+        """Read and validate a Program file.
+
+        Any problem with the file (missing, unreadable, damaged or truncated archive, a missing or
+        malformed array, a header that does not conform to `program_schema.HEADER`) raises
+        ProgramError naming the file and the field; no other exception escapes for a bad file.
+        """
         path = Path(path)
         try:
-            archive = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise ProgramError(f"{path}: no such file") from None
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise ProgramError(f"{path}: not a Program archive (.npz): {exc}") from None
-        with archive:
-            return _from_archive(path, {k: _read(path, archive, k) for k in archive.files})
-
-
-def _read(path: Path, archive: Any, key: str) -> np.ndarray:
-    try:
-        return np.asarray(archive[key])
-    except ValueError as exc:  # object arrays need pickle, which we refuse
-        raise ProgramError(f"{path}: field {key!r}: {exc}") from None
-
-
-def _need(path: Path, header: dict, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in header:
-        raise ProgramError(f"{path}: header field {key!r} is missing: expected {what}")
-    value = header[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ProgramError(f"{path}: header field {key!r}={value!r}: expected {what}")
-    return value
-
-
-def _from_archive(path: Path, arrays: dict[str, np.ndarray]) -> Program:
-    if "header" not in arrays:
-        raise ProgramError(f"{path}: field 'header' is missing: expected a JSON header")
-    try:
-        header = json.loads(arrays["header"].astype(np.uint8).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProgramError(f"{path}: field 'header' is not valid JSON: {exc}") from None
-    if not isinstance(header, dict):
-        raise ProgramError(f"{path}: field 'header': expected a JSON object")
-    if header.get("format") != FORMAT:
-        raise ProgramError(f"{path}: header field 'format'={header.get('format')!r}: expected {FORMAT!r}")
-    version = _need(path, header, "version", int, f"an integer <= {VERSION}")
-    if version > VERSION:
-        raise ProgramError(f"{path}: header field 'version'={version}: this Tandem reads up to {VERSION}")
-    accelerator = _need(path, header, "accelerator", str, "an accelerator name")
-    isa_version = _need(path, header, "isa_version", str, "an ISA version string")
-    config = _need(path, header, "config", dict, "an object of integer parameters")
-    for k, v in config.items():
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise ProgramError(f"{path}: header field 'config.{k}'={v!r}: expected an integer")
-    command_bytes = _need(path, header, "command_bytes", int, "bytes per command")
-    commands = arrays.get("commands")
-    if commands is None:
-        raise ProgramError(f"{path}: field 'commands' is missing")
-    if commands.dtype != np.uint8 or commands.ndim != 2 or commands.shape[1] != command_bytes:
-        raise ProgramError(
-            f"{path}: field 'commands' is {commands.dtype}{list(commands.shape)}: "
-            f"expected uint8[N, {command_bytes}]"
-        )
-    if header.get("num_commands", commands.shape[0]) != commands.shape[0]:
-        raise ProgramError(
-            f"{path}: header field 'num_commands'={header['num_commands']!r} but 'commands' holds {commands.shape[0]}"
-        )
-    memories = {}
-    for name, desc in _need(path, header, "memories", dict, "an object of memory descriptions").items():
-        arr = arrays.get(f"mem.{name}")
-        if arr is None:
-            raise ProgramError(f"{path}: field 'mem.{name}' is missing (listed in header 'memories')")
-        if str(arr.dtype) != desc.get("dtype") or list(arr.shape) != desc.get("shape"):
+            with ProgramArchive(path) as archive:
+                if "header" not in archive:
+                    raise ProgramError(f"{path}: field 'header' is missing: expected a JSON header")
+                header = parse_header(archive.array("header", MAX_HEADER_BYTES), str(path))
+                return _decode(str(path), header, archive)
+        except ProgramError:
+            raise
+        except Exception as exc:  # whatever else a damaged file makes zipfile, zlib or numpy raise
             raise ProgramError(
-                f"{path}: field 'mem.{name}' is {arr.dtype}{list(arr.shape)}: "
-                f"header says {desc.get('dtype')}{desc.get('shape')}"
+                f"{path}: not a readable Program archive: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+class _Members(Protocol):
+    """Where a Program's arrays come from: an archive being loaded, or a Program being saved."""
+
+    def names(self) -> list[str]: ...
+
+    def __contains__(self, key: str) -> bool: ...
+
+    def array(self, key: str) -> np.ndarray: ...
+
+
+class _InMemory:
+    """A Program's own arrays, checked before `save` writes them."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self._arrays = arrays
+
+    def names(self) -> list[str]:
+        return ["header", *self._arrays]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._arrays
+
+    def array(self, key: str) -> np.ndarray:
+        return np.asarray(self._arrays[key])
+
+
+def _as_bytes(commands: np.ndarray) -> np.ndarray:
+    """Integer commands as uint8 when every value fits in a byte; any others as they are, for the check."""
+    commands = np.ascontiguousarray(commands)
+    if commands.dtype.kind in "iu" and commands.size and commands.min() >= 0 and commands.max() <= 255:
+        return commands.astype(np.uint8, copy=False)
+    return commands
+
+
+def _commands(source: str, members: _Members) -> np.ndarray:
+    if "commands" not in members:
+        raise ProgramError(f"{source}: field 'commands' is missing: expected uint8[N, command_bytes]")
+    commands = members.array("commands")
+    if commands.dtype != np.uint8 or commands.ndim != 2:
+        raise ProgramError(
+            f"{source}: field 'commands' is {commands.dtype}{list(commands.shape)}: "
+            "expected uint8[N, command_bytes] (N instructions of command_bytes bytes)"
+        )
+    if commands.shape[0] == 0:
+        raise ProgramError(f"{source}: field 'commands' holds 0 instructions: expected at least 1")
+    return commands
+
+
+def _decode(source: str, header: Any, members: _Members) -> Program:
+    """The Program a header and its arrays describe; ProgramError naming the field otherwise.
+
+    `validate_header` checks each header field on its own; this checks fields against each other
+    and against the arrays.
+    """
+    commands = _commands(source, members)
+    validate_header(header, source)
+    if commands.shape[1] != header["command_bytes"]:
+        raise ProgramError(
+            f"{source}: field 'commands' is {commands.dtype}{list(commands.shape)}: "
+            f"expected uint8[N, {header['command_bytes']}] (header 'command_bytes')"
+        )
+    if header["num_commands"] != commands.shape[0]:
+        raise ProgramError(
+            f"{source}: header field 'num_commands'={header['num_commands']!r} but 'commands' holds "
+            f"{commands.shape[0]} instructions: expected the same count"
+        )
+    outputs_desc = header.get("outputs", [])
+    references_listed = header.get("references", [])
+    expected = {"header", "commands", *(f"mem.{k}" for k in header["memories"])}
+    expected.update(f"ref.{k}" for k in references_listed)
+    for key in members.names():
+        if key not in expected:
+            raise ProgramError(
+                f"{source}: field {key!r} is not part of this Program: expected only 'header', 'commands' "
+                "and the 'mem.<name>' and 'ref.<name>' arrays its header lists"
+            )
+    memories = {}
+    for name, desc in header["memories"].items():
+        if f"mem.{name}" not in members:
+            raise ProgramError(f"{source}: field 'mem.{name}' is missing (listed in header 'memories')")
+        arr = members.array(f"mem.{name}")
+        if str(arr.dtype) != desc["dtype"] or list(arr.shape) != list(desc["shape"]):
+            raise ProgramError(
+                f"{source}: field 'mem.{name}' is {arr.dtype}{list(arr.shape)}: "
+                f"expected {desc['dtype']}{list(desc['shape'])} (header 'memories.{name}')"
             )
         memories[name] = arr
-    outputs = []
-    for i, o in enumerate(header.get("outputs", [])):
-        try:
-            region = OutputRegion(
-                o["name"], o["memory"], int(o["offset"]), str(o["dtype"]), tuple(o["shape"])
+    outputs: list[OutputRegion] = []
+    for i, o in enumerate(outputs_desc):
+        region = OutputRegion(o["name"], o["memory"], o["offset"], o["dtype"], tuple(o["shape"]))
+        if any(region.name == other.name for other in outputs):
+            raise ProgramError(
+                f"{source}: header field 'outputs[{i}].name'={region.name!r}: expected a name no other output has"
             )
-            np.dtype(region.dtype)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProgramError(f"{path}: header field 'outputs[{i}]'={o!r}: {exc}") from None
         mem = memories.get(region.memory)
         if mem is None:
             raise ProgramError(
-                f"{path}: header field 'outputs[{i}].memory'={region.memory!r}: no such memory"
+                f"{source}: header field 'outputs[{i}].memory'={region.memory!r}: "
+                f"expected one of the memories {sorted(memories)}"
             )
-        if region.offset < 0 or region.offset + region.nbytes > mem.nbytes:
+        if region.offset + region.nbytes > mem.nbytes:
             raise ProgramError(
-                f"{path}: header field 'outputs[{i}]' ({region.name!r}) covers bytes "
+                f"{source}: header field 'outputs[{i}]' ({region.name!r}) covers bytes "
                 f"{region.offset}..{region.offset + region.nbytes} of {region.memory!r}, which has {mem.nbytes}"
             )
         outputs.append(region)
     references = {}
     by_name = {o.name: o for o in outputs}
-    for name in header.get("references", []):
-        arr = arrays.get(f"ref.{name}")
-        if arr is None or name not in by_name:
-            raise ProgramError(f"{path}: field 'ref.{name}': expected an array for a declared output")
+    for i, name in enumerate(references_listed):
+        if name not in by_name:
+            raise ProgramError(
+                f"{source}: header field 'references[{i}]'={name!r}: expected the name of an output {sorted(by_name)}"
+            )
+        if f"ref.{name}" not in members:
+            raise ProgramError(f"{source}: field 'ref.{name}' is missing (listed in header 'references')")
+        arr = members.array(f"ref.{name}")
         if arr.shape != by_name[name].shape:
             raise ProgramError(
-                f"{path}: field 'ref.{name}' has shape {list(arr.shape)}: expected {list(by_name[name].shape)}"
+                f"{source}: field 'ref.{name}' has shape {list(arr.shape)}: expected {list(by_name[name].shape)}"
+            )
+        if str(arr.dtype) not in DTYPES:
+            raise ProgramError(
+                f"{source}: field 'ref.{name}' is {arr.dtype}: expected one of {', '.join(DTYPES)}"
             )
         references[name] = arr
     spans = []
     for i, s in enumerate(header.get("spans", [])):
-        try:
-            spans.append(
-                Span(int(s["start"]), int(s["end"]), s.get("model", ""), s.get("layer", ""), s.get("op", ""))
+        if not s["start"] <= s["end"] <= len(commands):
+            raise ProgramError(
+                f"{source}: header field 'spans[{i}]' covers instructions {s['start']}..{s['end']}: "
+                f"expected start <= end <= num_commands ({len(commands)})"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProgramError(f"{path}: header field 'spans[{i}]'={s!r}: {exc}") from None
+        spans.append(Span(s["start"], s["end"], s.get("model", ""), s.get("layer", ""), s.get("op", "")))
     return Program(
-        accelerator=accelerator,
-        isa_version=isa_version,
-        config=config,
+        accelerator=header["accelerator"],
+        isa_version=header["isa_version"],
+        config=dict(header["config"]),
         commands=commands,
         memories=memories,
         outputs=outputs,
         references=references,
-        provenance=header.get("provenance", {}),
+        provenance=dict(header.get("provenance", {})),
         spans=spans,
-        name=str(header.get("name", path.stem)),
+        name=header["name"],
     )
 
 

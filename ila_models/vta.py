@@ -11,19 +11,23 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ila_models.accelerator import Accelerator, HookRef
 from ila_models.language import DecodeError, IlaModel, Instruction, OrderViolation, State, StateVar, Update
 from ila_models.program import Program
 from ila_models.vta_isa import (
     ALU_OPS,
     MEM_TYPES,
     OPCODES,
+    TOKEN_BITS,
     TOKEN_QUEUES,
+    UNITS,
     UOP_LAYOUT,
     VtaConfig,
     disasm,
     parse,
     unit_of,
 )
+from ila_models.vta_shrink import VtaShrinker
 
 Fields = dict[str, int]
 
@@ -32,13 +36,6 @@ _LOAD_TARGETS = {
     MEM_TYPES["WGT"]: "wgt",
     MEM_TYPES["INP"]: "inp",
     MEM_TYPES["ACC"]: "acc",
-}
-
-# Which token queue each header bit touches, per unit (None: the unit has no such neighbour).
-_TOKEN_BITS: dict[str, dict[str, str | None]] = {
-    "load": {"pop_prev": None, "pop_next": "c2l", "push_prev": None, "push_next": "l2c"},
-    "compute": {"pop_prev": "l2c", "pop_next": "s2c", "push_prev": "c2l", "push_next": "c2s"},
-    "store": {"pop_prev": "c2s", "pop_next": None, "push_prev": "s2c", "push_next": None},
 }
 
 
@@ -71,7 +68,7 @@ def _tokens(fields: Fields, state: State, unit: str) -> Update:
     touched = False
     for bit in ("pop_prev", "pop_next"):
         if fields[bit]:
-            queue = _TOKEN_BITS[unit][bit]
+            queue = TOKEN_BITS[unit][bit]
             if queue is None:
                 raise DecodeError(bit, 1, f"0: the {unit} unit has no {bit.split('_')[1]} neighbour")
             q = TOKEN_QUEUES.index(queue)
@@ -81,7 +78,7 @@ def _tokens(fields: Fields, state: State, unit: str) -> Update:
             touched = True
     for bit in ("push_prev", "push_next"):
         if fields[bit]:
-            queue = _TOKEN_BITS[unit][bit]
+            queue = TOKEN_BITS[unit][bit]
             if queue is None:
                 raise DecodeError(bit, 1, f"0: the {unit} unit has no {bit.split('_')[1]} neighbour")
             counts[TOKEN_QUEUES.index(queue)] += 1
@@ -357,3 +354,16 @@ def model_for(program: Program) -> IlaModel:
 def verilog_parameters(program: Program) -> dict[str, int]:
     """The RTL parameters for a Program's configuration."""
     return VtaConfig.from_dict(program.config).verilog_parameters()
+
+
+ACCELERATOR = Accelerator(
+    name="vta",
+    model_for=model_for,
+    verilog_parameters=verilog_parameters,
+    top="vta_top",
+    units=UNITS,
+    generators=HookRef("testbenches.vta.programs:GENERATED"),
+    compiler=HookRef("compiler.codegen.vta:HOOKS"),
+    shrinker=VtaShrinker(),
+)
+"""VTA's plug-in (ila_models/registry.py)."""

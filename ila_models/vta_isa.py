@@ -23,6 +23,12 @@ ALU_OPS = {"MIN": 0, "MAX": 1, "ADD": 2, "SHR": 3, "MUL": 4}
 ALU_NAMES = {v: k for k, v in ALU_OPS.items()}
 UNITS = ("load", "compute", "store")
 TOKEN_QUEUES = ("l2c", "c2l", "c2s", "s2c")
+# Which token queue each header bit touches, per unit (None: the unit has no such neighbour).
+TOKEN_BITS: dict[str, dict[str, str | None]] = {
+    "load": {"pop_prev": None, "pop_next": "c2l", "push_prev": None, "push_next": "l2c"},
+    "compute": {"pop_prev": "l2c", "pop_next": "s2c", "push_prev": "c2l", "push_next": "c2s"},
+    "store": {"pop_prev": "c2s", "pop_next": None, "push_prev": "s2c", "push_next": None},
+}
 
 _HEADER = [
     Field("opcode", 0, 3),

@@ -7,6 +7,8 @@ synchronised by dependency tokens, with double-buffered SRAM regions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ila_models import vta_isa as isa
@@ -230,3 +232,7 @@ def conv2d(
         spans=spans,
         name=f"conv2d_{in_channels}x{height}x{width}_to_{out_channels}",
     )
+
+
+GENERATED: list[Callable[[], Program]] = [matmul, conv2d]
+"""`make sim ACCEL=vta`'s default Programs (the plug-in's generators)."""

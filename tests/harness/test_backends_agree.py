@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 from harness_fixtures import SMALL, need_tool
 
-from harness.runner import RunOptions, run_program
+from harness.options import RunOptions
+from harness.runner import run_program
+from harness.target import Target
 from testbenches.vta import programs
 
 BACKENDS = ["verilator", "cocotb", "icarus"]
@@ -72,9 +74,9 @@ def test_hlscnn_runs_the_same_on_every_backend():
 @pytest.mark.slow
 def test_flexasr_reads_of_a_vector_register_agree_on_every_backend():
     """FlexASR's RD puts a row into the 128-bit register `rdata` (a vector, not a memory: indexing it gives bits)."""
-    from testbenches.generate import GENERATORS
+    from ila_models.registry import accelerator
 
-    program = next(p for p in (make() for make in GENERATORS["flexasr"]) if p.name == "maxpool")
+    program = next(p for p in accelerator("flexasr").generated_programs() if p.name == "maxpool")
     reports = {b: run_program(program, RunOptions(backend=b)) for b in BACKENDS}
     for backend, report in reports.items():
         assert report.passed, f"{backend}: {report.first.headline() if report.first else ''}"
@@ -101,6 +103,6 @@ def test_a_store_bug_is_the_same_dram_mismatch_on_every_backend_and_its_waves_sh
     assert program_disasm(program, firsts["verilator"][1]).startswith("STORE")
     assert firsts["cocotb"] == firsts["verilator"] == firsts["icarus"]
     need_tool("fst2vcd")
-    window = wave_window(program, RunOptions(rtl_dir=rtl), m, 50, tmp_path / "waves")
+    window = wave_window(program, Target.resolve(program, RunOptions(rtl_dir=rtl)), m, 50, tmp_path / "waves")
     text = window.gtkw.read_text()
     assert "-dram (differs): DRAM port" in text and "TOP.vta_top.mem_req_wstrb[15:0]" in text

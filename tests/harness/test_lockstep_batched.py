@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.accelerators import accelerator
 from harness.difference_picture import load_difference
 from harness.ila_backend import IlaBackend
 from harness.lockstep import Lockstep
-from harness.runner import RunOptions, compared_state, refinement_map, save_difference, verilator_backend
+from harness.options import RunOptions
+from harness.runner import save_difference
+from harness.target import Target
+from ila_models.registry import accelerator
 from testbenches.hlscnn import programs
 
 RTL = Path(__file__).resolve().parents[2] / "rtl" / "hlscnn"
@@ -25,11 +27,10 @@ def _run(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tupl
 
 def _run_engine(program, rtl_dir: Path, batch: int, full_every: int = 1024, stray: tuple[str, int] | None = None):
     """As _run, returning the engine after its run."""
-    acc = accelerator(program.accelerator)
-    model = acc.model_for(program)
-    ila = IlaBackend(model)
+    target = Target.resolve(program, RunOptions(rtl_dir=rtl_dir))
+    ila = IlaBackend(target.model)
     ila.load(program)
-    rtl = verilator_backend(program, model, RunOptions(rtl_dir=rtl_dir))
+    rtl = target.verilator_backend()
     rtl.reset()
     rtl.load(program)
     if stray is not None:
@@ -37,7 +38,7 @@ def _run_engine(program, rtl_dir: Path, batch: int, full_every: int = 1024, stra
         value.reshape(-1)[stray[1]] ^= 0x5A
         rtl.write(stray[0], value)
     try:
-        engine = Lockstep(program, ila, rtl, compared_state(refinement_map(rtl_dir)), full_every, batch=batch)
+        engine = Lockstep(program, ila, rtl, target.compared, full_every, batch=batch)
         engine.run()
         return engine
     finally:

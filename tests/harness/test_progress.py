@@ -1,13 +1,14 @@
-"""Per-instruction progress: the worker's RTL backend reports retirements to a file the session polls."""
+"""Per-instruction progress: the worker's RTL backend reports retirements to the executor."""
 
 from __future__ import annotations
 
 import pytest
 from harness_fixtures import SMALL
 
-from harness.accelerators import accelerator
-from harness.progress import ProgressBackend, read_progress
-from harness.runner import RunOptions, rtl_backend, run_program
+from harness.backend import RunsBatches
+from harness.progress import with_progress
+from harness.runner import run_program
+from harness.target import Target
 from testbenches.hlscnn import programs as hlscnn_programs
 from testbenches.vta import programs as vta_programs
 
@@ -20,14 +21,14 @@ from testbenches.vta import programs as vta_programs
     ],
     ids=["vta", "hlscnn"],
 )
-def test_the_progress_file_ends_at_every_instruction_retired(make, tmp_path):
+def test_the_progress_ends_at_every_instruction_retired(make):
     program = make()
-    model = accelerator(program.accelerator).model_for(program)
-    inner = rtl_backend(program, model, RunOptions())
-    path = tmp_path / "progress"
-    rtl = ProgressBackend(inner, path, len(program), interval=3600.0)  # only the first and the last write
-    assert hasattr(rtl, "finish_batch") == hasattr(inner, "finish_batch")
-    report = run_program(program, RunOptions(), rtl=rtl)
+    target = Target.resolve(program)
+    inner = target.rtl_backend()
+    seen: list[tuple[int, int]] = []
+    rtl = with_progress(inner, lambda retired, total: seen.append((retired, total)), len(program), interval=3600.0)
+    assert isinstance(rtl, RunsBatches) == isinstance(inner, RunsBatches)  # only the first and the last report
+    report = run_program(program, rtl=rtl, target=target)
     assert report.passed and report.backend == "verilator"
-    assert read_progress(path) == (len(program), len(program))
-    assert read_progress(tmp_path / "none") is None
+    assert seen[-1] == (len(program), len(program))
+    assert len(seen) <= 2

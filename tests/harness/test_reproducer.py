@@ -7,8 +7,9 @@ import pytest
 from harness_fixtures import SMALL
 
 from harness.ila_backend import IlaBackend
-from harness.reproducer import Minimizer, minimize, replay_command
-from harness.runner import RunOptions, run_program
+from harness.options import RunOptions
+from harness.reproducer import Minimizer, minimize
+from harness.runner import run_program
 from ila_models import vta, vta_isa
 from ila_models.program import Program
 from testbenches.vta import programs
@@ -46,7 +47,7 @@ def test_the_reproducer_is_smaller_and_diverges_the_same_way(case, tmp_path):
     assert (replayed.kind, replayed.state) == (target.kind, target.state)
     assert replayed.disasm.split()[:2] == target.disasm.split()[:2] == ["ALU", "SHR"]
     assert run_program(Program.load(path), RunOptions()).passed  # the unmodified RTL passes it: a real bug
-    command = replay_command(path, options)
+    command = options.replay_command(path)
     assert command == f"python -m harness run {path} --rtl-dir {options.rtl_dir}"
     assert small.provenance["minimized_from"] == program.name
 

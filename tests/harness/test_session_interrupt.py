@@ -9,10 +9,10 @@ import subprocess
 import sys
 import time
 
-import pandas as pd
 import pytest
 from harness_fixtures import ROOT, SMALL
 
+from harness.results_store import ResultsStore
 from testbenches.vta import programs
 
 
@@ -20,8 +20,8 @@ from testbenches.vta import programs
 def test_sigint_keeps_finished_rows_and_reports_them(tmp_path, group):
     """SIGINT to the session alone, or to its whole process group as a terminal's Ctrl-C does."""
     paths = []
-    for seed in range(6):
-        program = programs.matmul(m=16, k=16, n=16, chunk_rows=8, config=SMALL, seed=seed)
+    for seed in range(40):  # persistent workers run a small Program in well under 0.1 s: enough to interrupt
+        program = programs.matmul(m=32, k=32, n=32, chunk_rows=8, config=SMALL, seed=seed)
         program.name = f"mm{seed}"
         paths.append(program.save(tmp_path / f"mm{seed}.npz"))
     results = tmp_path / "results"
@@ -48,7 +48,7 @@ def test_sigint_keeps_finished_rows_and_reports_them(tmp_path, group):
     (run_dir,) = results.glob("2*")
     finished = sorted(p.stem for p in run_dir.glob("*.json"))
     assert 1 <= len(finished) < len(paths), finished  # interrupted before the end, after the first
-    table = pd.read_parquet(results / "runs.parquet")
+    table = ResultsStore(results).table()
     assert sorted(table["program"]) == finished  # one row per finished Program, none for the rest
     assert table["passed"].all()  # the interrupted worker is not recorded as a crash
     assert f"{len(finished)} passed, 0 failed" in stdout  # the summary table shows the finished rows

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from harness.backend import Retire, SimulatorHang
+from harness.refinement import RefinementMap
 from harness.verilator_backend import VerilatorBackend
 from harness.verilator_build import VerilatedLibrary, build_library
 from ila_models import vta_isa as isa
@@ -32,7 +33,8 @@ LAYOUT = {
     "tokens": (np.uint32, (4,)),
     "done": (np.uint8, (1,)),
 }
-REFINEMENT = {
+REFINEMENT = RefinementMap.parse({
+    "top": "vta_top",
     "units": ["load", "compute", "store"],
     "state": {
         "dram": {"harness": "dram"},
@@ -44,7 +46,7 @@ REFINEMENT = {
         "done": {"scope": "TOP.vta_top.u_compute", "var": "done"},
         "tokens": {"unmapped": "counters"},
     },
-}
+}, Path("test refinement"))  # fmt: skip
 
 
 @dataclass
@@ -156,7 +158,10 @@ def test_a_batch_captures_and_compares_watched_rows_at_retirement(library: Veril
 
 
 def test_a_bad_refinement_entry_names_what_exists(library: VerilatedLibrary) -> None:
-    bad = {"units": REFINEMENT["units"], "state": {"acc": {"scope": "TOP.vta_top.u_acc", "var": "storage"}}}
+    bad = RefinementMap.parse(
+        {"top": "vta_top", "units": list(REFINEMENT.units), "state": {"acc": {"scope": "TOP.vta_top.u_acc", "var": "storage"}}},
+        Path("bad refinement"),
+    )
     with pytest.raises(ValueError, match=r"acc.*no public variable 'storage'.*it has: mem"):
         VerilatorBackend(RTL_VTA, "vta_top", PARAMS, LAYOUT, bad, library=library)
 

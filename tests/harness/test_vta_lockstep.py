@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import RunOptions, run_program
+from harness.options import RunOptions
+from harness.runner import run_program
 from ila_models import vta_isa as isa
 from testbenches.vta import programs
 
@@ -88,17 +89,18 @@ def test_load_compute_and_store_overlap(tmp_path):
     program = programs.matmul(m=64, k=32, n=32, chunk_rows=8, config=SMALL)
     from harness.ila_backend import IlaBackend
     from harness.lockstep import Lockstep
-    from harness.runner import compared_state, refinement_map, verilator_backend
+    from harness.target import Target
     from ila_models import vta
 
     def order(serial: bool) -> tuple[list[int], int]:
         model = vta.model_for(program)
         ila = IlaBackend(model)
         ila.load(program)
-        rtl = verilator_backend(program, model, RunOptions(serial=serial))
+        target = Target.resolve(program, RunOptions(serial=serial))
+        rtl = target.rtl_backend()
         rtl.reset()
         rtl.load(program)
-        result = Lockstep(program, ila, rtl, compared_state(refinement_map(RTL))).run()
+        result = Lockstep(program, ila, rtl, target.compared).run()
         rtl.close()
         assert result.passed, result.mismatches[0].headline()
         return result.retire_order, result.cycles

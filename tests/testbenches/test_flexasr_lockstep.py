@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import RunOptions, run_program
+from harness.options import RunOptions
+from harness.runner import run_program
 from ila_models import flexasr
 from ila_models.program import Program
 from testbenches.flexasr import coverage, programs

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from harness.ila_backend import IlaBackend
-from harness.runner import RunOptions, check_references, run_program
+from harness.options import RunOptions
+from harness.runner import check_references, run_program
 from ila_models import hlscnn
 from ila_models.program import Program
 from testbenches.hlscnn import programs

@@ -1,0 +1,101 @@
+"""One input of a run and the work of running it: load the Program, resolve its Target, run it in
+lockstep, collect the artifacts of a failure. The same function serves every executor.
+
+Nothing about the input is trusted: a file that cannot be loaded or run gets a `FAIL input` report
+naming the problem, and any other error of the harness itself becomes a `crash` report with its
+reason, so every input gets exactly one report.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.artifacts import collect, difference_file
+from harness.mismatch import MismatchKind
+from harness.options import RunOptions
+from harness.progress import with_progress
+from harness.results import RunReport
+from harness.runner import run_program
+from harness.target import Target, TargetError
+from ila_models.program import Program, ProgramError
+
+
+@dataclass(frozen=True)
+class Job:
+    """Input `index` of a run: the Program file at `path`, whose files in the run folder are named `stem`
+    (its Program's name, made unique within the run), for `accelerator`."""
+
+    index: int
+    path: Path
+    stem: str
+    accelerator: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "path": str(self.path), "stem": self.stem, "accelerator": self.accelerator}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        return cls(int(data["index"]), Path(data["path"]), str(data["stem"]), str(data.get("accelerator", "")))
+
+
+class Events:
+    """Where a running job reports how far it got (the executor forwards these to the display)."""
+
+    def progress(self, retired: int, total: int) -> None:
+        """`retired` of `total` instructions have retired."""
+
+    def phase(self, what: str) -> None:
+        """The job moved on to `what` (e.g. "tracing waves", "minimizing 38 instructions")."""
+
+
+def admit(job: Job, options: RunOptions) -> tuple[Program, Target] | RunReport:
+    """The Program and Target of `job`, or its `FAIL input` report."""
+    try:
+        program = Program.load(job.path)
+    except ProgramError as exc:
+        return RunReport.failed(job.stem, "", str(job.path), MismatchKind.INPUT, str(exc))
+    try:
+        return program, Target.resolve(program, options)
+    except TargetError as exc:
+        return RunReport.failed(job.stem, program.accelerator, str(job.path), MismatchKind.INPUT, f"{job.path}: {exc}")
+
+
+def run_job(job: Job, options: RunOptions, run_dir: Path | None, events: Events | None = None) -> RunReport:
+    """Run one input (see the module docstring); artifacts of a failure go to `run_dir`."""
+    events = events or Events()
+    start = time.perf_counter()
+    admitted = admit(job, options)
+    if isinstance(admitted, RunReport):
+        report = admitted
+    else:
+        program, target = admitted
+        program.name = job.stem
+        try:
+            report = _run(program, target, run_dir, events)
+        except Exception as exc:  # a harness or simulator error: this input's row says so, the run goes on
+            report = RunReport.failed(
+                job.stem, program.accelerator, str(job.path), MismatchKind.CRASH, f"the harness failed: {_reason(exc)}"
+            )
+    report.path = str(job.path)
+    report.wall_seconds = time.perf_counter() - start
+    return report
+
+
+def _run(program: Program, target: Target, run_dir: Path | None, events: Events) -> RunReport:
+    rtl = with_progress(target.rtl_backend(), events.progress, len(program))
+    difference = difference_file(run_dir, program) if run_dir is not None else None
+    report = run_program(program, rtl=rtl, target=target, difference=difference)
+    if not report.passed and run_dir is not None:
+        collect(program, target, report, run_dir, events.phase)
+    return report
+
+
+def _reason(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+

@@ -1,0 +1,268 @@
+"""The run pipeline, read top to bottom: RunPlan -> admitted inputs and their Targets -> executor ->
+results store -> reporters.
+
+`run(plan, reporters)` admits every input (a file that cannot be loaded or run is one `FAIL input`
+row at once), builds each distinct RTL once, runs the rest on the executor, and saves every report
+as it arrives: its JSON in the run folder, its row in the results store, the run's HTML page.
+Every input gets exactly one row; nothing is written outside `plan.results`; an interrupt keeps
+everything finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.atomic_write import write_atomic
+from harness.executor import LocalPool
+from harness.html_report import RunHeader, TestedRtl, write_index
+from harness.job import Job, admit
+from harness.mismatch import MismatchKind
+from harness.options import RunOptions
+from harness.results import RunReport
+from harness.results_store import ResultsError, ResultsStore
+from harness.revision import git_revision
+from harness.target import Target
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = REPO_ROOT / "results"
+PAGE_EVERY = 2.0  # seconds between rewrites of the run's HTML page while it runs
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: date-time and this process's id."""
+    return time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to run: Program files, how, where the results go, on how many workers."""
+
+    inputs: tuple[Path, ...]
+    options: RunOptions = field(default_factory=RunOptions)
+    results: Path = RESULTS
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    run_id: str = field(default_factory=new_run_id)
+    command: str = ""
+
+    @property
+    def run_dir(self) -> Path:
+        return self.results / self.run_id
+
+
+class Reporter(Protocol):
+    """Something that shows a run as it goes (console, ...)."""
+
+    def started(self, plan: RunPlan, to_run: int) -> None:
+        """The run begins; `to_run` inputs go to the executor."""
+
+    def building(self, what: str) -> contextlib.AbstractContextManager[Any]:
+        """A context around building an RTL before the run."""
+        ...
+
+    def event(self, job: Job, kind: str, value: Any) -> None:
+        """A running job's progress ("progress", (retired, total)) or phase ("phase", text)."""
+
+    def finished(self, report: RunReport) -> None:
+        """One input's report is saved."""
+
+    def closed(self, plan: RunPlan, reports: list[RunReport], interrupted: bool) -> None:
+        """The run is over (or interrupted): every saved report."""
+
+
+@dataclass
+class RunOutcome:
+    """What a run did."""
+
+    reports: list[RunReport]
+    interrupted: bool = False
+
+    @property
+    def exit_status(self) -> int:
+        """0 every input passed, 1 one failed, 130 interrupted."""
+        if self.interrupted:
+            return 130
+        return 0 if self.reports and all(r.passed for r in self.reports) else 1
+
+
+def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
+    """Run the plan (see the module docstring); ResultsError when the results folder is unusable."""
+    store = ResultsStore(plan.results)
+    store.check_writable()
+    session = _Session(plan, store, reporters)
+    jobs, targets = session.admit_all()
+    for reporter in reporters:
+        reporter.started(plan, len(jobs))
+    session.header = _header(plan, targets.values())
+    jobs = session.prepare(jobs, targets)
+    try:
+        pool = LocalPool(plan.workers, plan.options.timeout)
+        by_index = {job.index: job for job in jobs}
+        for report in pool.run(jobs, plan.options, plan.run_dir, session.forward(by_index)):
+            session.save(report)
+    except KeyboardInterrupt:
+        session.interrupted = True
+    finally:
+        session.close()
+    return RunOutcome(session.reports, session.interrupted)
+
+
+@dataclass
+class _Session:
+    plan: RunPlan
+    store: ResultsStore
+    reporters: list[Reporter]
+    reports: list[RunReport] = field(default_factory=list)
+    header: RunHeader | None = None
+    interrupted: bool = False
+    _page_due: float = 0.0
+
+    def admit_all(self) -> tuple[list[Job], dict[tuple[Any, ...], Target]]:
+        """Load every input once: jobs for those that can run, a `FAIL input` row for the others."""
+        jobs: list[Job] = []
+        targets: dict[tuple[Any, ...], Target] = {}
+        taken: set[str] = set()
+        failed: list[RunReport] = []
+        for index, path in enumerate(self.plan.inputs):
+            stem = _unique(path.stem, taken)
+            admitted = admit(Job(index, path, stem), self.plan.options)
+            if isinstance(admitted, RunReport):
+                failed.append(admitted)
+                continue
+            program, target = admitted
+            if program.name != path.stem:  # files in the run folder carry the Program's own name
+                taken.discard(stem)
+                stem = _unique(program.name, taken)
+            jobs.append(Job(index, path.resolve(), stem, target.name))
+            targets.setdefault(_build_key(target), target)
+            targets.setdefault(("job", index), target)
+        for report in failed:
+            self.save(report)
+        return jobs, targets
+
+    def prepare(self, jobs: list[Job], targets: dict[tuple[Any, ...], Target]) -> list[Job]:
+        """Build every distinct RTL once; the jobs of an RTL that does not build get a `FAIL build` row."""
+        broken: dict[tuple[Any, ...], str] = {}
+        for key, target in targets.items():
+            if key[0] == "job":
+                continue
+            params = ", ".join(f"{k}={v}" for k, v in sorted(target.parameters.items()))
+            what = f"building {target.name} RTL{f' ({params})' if params else ''} for {target.options.backend.value} (cached)"
+            try:
+                with _reporting(self.reporters, what):
+                    target.prepare()
+            except Exception as exc:
+                broken[key] = f"{target.rtl_dir}: {type(exc).__name__}: {exc}"
+        runnable = []
+        for job in jobs:
+            reason = broken.get(_build_key(targets[("job", job.index)]))
+            if reason is None:
+                runnable.append(job)
+            else:
+                self.save(RunReport.failed(job.stem, job.accelerator, str(job.path), MismatchKind.BUILD, reason))
+        return runnable
+
+    def forward(self, jobs: dict[int, Job]) -> Any:
+        def event(index: int, kind: str, value: Any) -> None:
+            for reporter in self.reporters:
+                reporter.event(jobs[index], kind, value)
+
+        return event
+
+    def save(self, report: RunReport) -> None:
+        """Keep one report: JSON, results row, page (whole, even if Ctrl-C comes meanwhile)."""
+        with _deferred_interrupt():
+            report.run_id = self.plan.run_id
+            report.artifacts["report"] = f"{report.program}.json"
+            report.artifacts["html"] = "index.html"
+            if not report.passed:
+                report.artifacts["replay"] = self.plan.options.replay_command(report.path)
+            self.reports.append(report)
+            try:
+                write_atomic(self.plan.run_dir / f"{report.program}.json", json.dumps(report.to_json(), indent=1).encode())
+                self.store.append(self.plan.run_id, len(self.reports), report.row())
+            except (OSError, ResultsError) as exc:
+                report.artifacts["save_error"] = f"this row was not saved: {exc}"
+            self._write_page(force=False)
+        for reporter in self.reporters:
+            reporter.finished(report)
+
+    def _write_page(self, force: bool) -> None:
+        if self.header is None or (not force and time.monotonic() < self._page_due):
+            return
+        self._page_due = time.monotonic() + PAGE_EVERY
+        with contextlib.suppress(OSError):
+            write_index(self.plan.run_dir, self.header, self.reports, len(self.plan.inputs) - len(self.reports))
+
+    def close(self) -> None:
+        with _deferred_interrupt():
+            if self.header is None:
+                self.header = _header(self.plan, [])
+            self._write_page(force=True)
+            with contextlib.suppress(OSError, ResultsError):
+                self.store.compact(self.plan.run_id)
+        for reporter in self.reporters:
+            reporter.closed(self.plan, self.reports, self.interrupted)
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    name, n = stem, 1
+    while name in taken:
+        n += 1
+        name = f"{stem}~{n}"
+    taken.add(name)
+    return name
+
+
+def _build_key(target: Target) -> tuple[Any, ...]:
+    return (str(target.rtl_dir), target.accelerator.top, json.dumps(target.parameters, sort_keys=True),
+            target.options.backend.value)  # fmt: skip
+
+
+def _header(plan: RunPlan, targets: Any) -> RunHeader:
+    tested = {}
+    for target in targets:
+        folder = target.rtl_dir
+        with contextlib.suppress(ValueError):
+            folder = folder.relative_to(REPO_ROOT)
+        tested[str(target.rtl_dir)] = TestedRtl(target.name, str(folder), target.rtl_hash, target.git_revision)
+    return RunHeader(
+        run_id=plan.run_id,
+        started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        command=plan.command,
+        tandem_revision=git_revision(REPO_ROOT),
+        options=plan.options.to_json(),
+        rtl=list(tested.values()),
+    )
+
+
+@contextlib.contextmanager
+def _reporting(reporters: list[Reporter], what: str) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for reporter in reporters:
+            stack.enter_context(reporter.building(what))
+        yield
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) until the block is done, then raise KeyboardInterrupt if one came."""
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread: nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
