@@ -16,16 +16,16 @@ from typing import Any
 from egglog import EGraph, Schedule, greedy_dag_cost_model, run, seq
 from egglog.deconstruct import get_callable_fn
 
+from compiler.hooks import CompilerHooks, compiler_hooks, targeted
 from compiler.ir.from_relax import ImportedModule
 from compiler.ir.nodes import walk
-from compiler.ir.terms import ACCELERATOR_CALLS, ACCELERATORS, LAYOUT_GLUE, Tensor
-from compiler.rules import FAMILIES, FLEXIBLE, PATTERNS
+from compiler.ir.terms import LAYOUT_GLUE, LEAVES, Tensor, host
+from compiler.rules import FAMILIES
 
 HOST_COST = 100
 GLUE_COST = 1
 ACCEL_COST = 1
 FOREIGN_ACCEL_COST = 1_000_000
-LEAVES = frozenset({"Tensor.input", "Tensor.const", "TensorList.nil", "TensorList.cons"})
 
 
 @dataclass(frozen=True)
@@ -57,28 +57,16 @@ class MatchResult:
         return sum(self.offloaded.values())
 
 
-def _cost_model(accelerator: str) -> Any:
-    own = frozenset(ACCELERATOR_CALLS[accelerator])
-    foreign = frozenset(n for a, names in ACCELERATOR_CALLS.items() if a != accelerator for n in names)
-    cache: dict[str, int] = {}
+def _cost_model(hooks: CompilerHooks) -> Any:
+    # Terms are told apart by their egglog functions (hashable, equal when they name the same function).
+    cost: dict[Any, int] = {fn: 0 for fn in LEAVES}
+    cost.update({fn: GLUE_COST for fn in LAYOUT_GLUE})
+    cost.update({c.term: FOREIGN_ACCEL_COST for other in targeted().values() for c in other.calls})
+    cost.update({c.term: ACCEL_COST for c in hooks.calls})
 
     def self_cost(expr: Any) -> int:
         fn = get_callable_fn(expr)
-        if fn is None:
-            return 0
-        name = repr(fn)
-        if name not in cache:
-            if name in LEAVES:
-                cache[name] = 0
-            elif name in own:
-                cache[name] = ACCEL_COST
-            elif name in foreign:
-                cache[name] = FOREIGN_ACCEL_COST
-            elif name in LAYOUT_GLUE:
-                cache[name] = GLUE_COST
-            else:
-                cache[name] = HOST_COST
-        return cache[name]
+        return 0 if fn is None else cost.get(fn, HOST_COST)
 
     def base(egraph: EGraph, expr: Any, children_costs: list[int]) -> int:
         return self_cost(expr) + sum(children_costs)
@@ -86,10 +74,10 @@ def _cost_model(accelerator: str) -> Any:
     return greedy_dag_cost_model(base)
 
 
-def _schedule(accelerator: str, flexible: bool) -> Schedule:
-    rulesets = [PATTERNS[accelerator]]
+def _schedule(hooks: CompilerHooks, flexible: bool) -> Schedule:
+    rulesets = [hooks.patterns]
     if flexible:
-        rulesets += [FAMILIES[f] for f in FLEXIBLE[accelerator]]
+        rulesets += [FAMILIES[f] for f in hooks.flexible]
     return seq(*(run(r) for r in rulesets))
 
 
@@ -100,14 +88,13 @@ def _node_count(egraph: EGraph) -> int:
 def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Limits | None = None) -> MatchResult:
     """Saturate (within `limits`) and extract the cheapest program for `accelerator`."""
     limits = limits or Limits()
-    if accelerator not in ACCELERATORS:
-        raise ValueError(f"unknown accelerator {accelerator!r}; expected one of {', '.join(ACCELERATORS)}")
+    hooks = compiler_hooks(accelerator)
     start = time.perf_counter()
     egraph = EGraph()
     # One call for all terms: registered one by one, each call re-walked its whole term, which
     # grew exponentially with the depth of shared subterms (an unrolled LSTM: 45 s at 6 steps).
     egraph.register(*imported.outputs, *imported.facts)
-    schedule = _schedule(accelerator, flexible)
+    schedule = _schedule(hooks, flexible)
     iterations, stop, nodes = 0, "saturated", 0
     while True:
         if iterations >= limits.iterations:
@@ -124,17 +111,17 @@ def match(imported: ImportedModule, accelerator: str, flexible: bool, limits: Li
         if time.perf_counter() - start > limits.seconds:
             stop = "time limit"
             break
-    cost_model = _cost_model(accelerator)
+    cost_model = _cost_model(hooks)
     roots = [egraph.extract(out, cost_model=cost_model) for out in imported.outputs]
     offloaded: Counter[str] = Counter()
     host_ops: Counter[str] = Counter()
-    own = set(ACCELERATOR_CALLS[accelerator])
+    own = {c.term: c.name for c in hooks.calls}
     for _, node in walk(roots):
-        if node.name in own:
-            offloaded[node.name] += 1
-        elif node.name == "host":
+        if node.fn in own:
+            offloaded[own[node.fn]] += 1
+        elif node.fn == host:
             host_ops[imported.host_calls[node.attrs[0]].op_name] += 1
-        elif node.name not in LEAVES and node.name not in LAYOUT_GLUE:
+        elif node.fn not in LEAVES and node.fn not in LAYOUT_GLUE:
             host_ops[node.name] += 1
     notes = []
     if host_ops:

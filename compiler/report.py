@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from compiler.ir.terms import ACCELERATORS
+from compiler.hooks import targeted
 from compiler.models import APPLICATIONS, build
 from compiler.pipeline import compile_application, frontend
 from compiler.validation import validate
@@ -22,8 +22,12 @@ COLUMNS = [
 ]
 
 
-def compile_report(apps: tuple[str, ...] = APPLICATIONS, accelerators: tuple[str, ...] = ACCELERATORS) -> pd.DataFrame:
-    """Measure every row of the report (slow: builds and runs each offloaded program)."""
+def compile_report(apps: tuple[str, ...] = APPLICATIONS, accelerators: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Measure every row of the report (slow: builds and runs each offloaded program).
+
+    accelerators: those to compile for; every accelerator the compiler targets by default.
+    """
+    accelerators = tuple(targeted()) if accelerators is None else accelerators
     rows = []
     for name in apps:
         imported, frontend_s = frontend(build(name))

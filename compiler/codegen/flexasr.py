@@ -30,9 +30,14 @@ from compiler.codegen.flexasr_lstm import LSTM_CELL_PROGRAM, lstm_cell, lstm_cel
 from compiler.codegen.flexasr_meanpool import meanpool, meanpool_reference
 from compiler.codegen.flexasr_operands import OUTPUT
 from compiler.codegen.lowered import Lowered, Where
+from compiler.hooks import AcceleratorCall, CompilerHooks
+from compiler.ir import terms as T
+from compiler.numerics import flexasr as numerics
+from compiler.rules import patterns
 
 __all__ = [
-    "CALLS",
+    "HOOKS",
+    "LOWERED",
     "LSTM_CELL_PROGRAM",
     "OUTPUT",
     "linear",
@@ -45,8 +50,8 @@ __all__ = [
     "meanpool_reference",
 ]
 
-CALLS = ("flex_linear", "flex_meanpool", "flex_lstm_c", "flex_lstm_h")
-"""The FlexASR calls lowered to Programs."""
+LOWERED = ("flex_linear", "flex_meanpool", "flex_lstm_c", "flex_lstm_h")
+"""The FlexASR calls lowered to Programs (flex_maxpool runs its numerics on the host)."""
 
 
 def lower(name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...], where: Where) -> Lowered:
@@ -57,6 +62,23 @@ def lower(name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...], where
         return meanpool(arrays[0], where)
     if name in ("flex_lstm_c", "flex_lstm_h") and len(arrays) == 2 and not attrs:
         return lstm_cell(arrays[0], arrays[1], where, name)
-    if name not in CALLS:
-        raise KeyError(f"no FlexASR codegen for {name!r}; expected one of {', '.join(CALLS)}")
+    if name not in LOWERED:
+        raise KeyError(f"no FlexASR codegen for {name!r}; expected one of {', '.join(LOWERED)}")
     raise ValueError(f"{name}: unexpected {len(arrays)} arrays and attributes {attrs!r}")
+
+
+HOOKS = CompilerHooks(
+    patterns=patterns.flexasr,
+    flexible=("linear", "im2col", "dot_product", "matmul", "maxpool", "lstm_cell", "layout"),
+    calls=(
+        AcceleratorCall("flex_linear", T.flex_linear),
+        AcceleratorCall("flex_lstm_c", T.flex_lstm_c),
+        AcceleratorCall("flex_lstm_h", T.flex_lstm_h),
+        AcceleratorCall("flex_maxpool", T.flex_maxpool),
+        AcceleratorCall("flex_meanpool", T.flex_meanpool),
+    ),
+    lower=lower,
+    lowered=frozenset(LOWERED),
+    numerics=numerics.CALLS,
+)
+"""What the compiler needs of FlexASR (named by its plug-in, `ila_models.flexasr.ACCELERATOR`)."""

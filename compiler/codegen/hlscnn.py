@@ -16,6 +16,10 @@ import numpy as np
 
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.vta_schedule import TilingError
+from compiler.hooks import AcceleratorCall, CompilerHooks
+from compiler.ir import terms as T
+from compiler.numerics import hlscnn as numerics
+from compiler.rules import patterns
 from ila_models import hlscnn_isa as isa
 from ila_models.hlscnn import ACT, DOT_SHIFT, WEIGHT
 from ila_models.hlscnn_isa import ENTRY_BYTES, LANES, HlscnnConfig
@@ -139,12 +143,29 @@ def act_channels(qx: np.ndarray, image: int, group: int, channels: int) -> np.nd
     return qx[image, group * channels : (group + 1) * channels]
 
 
+_ATTRIBUTES = {"hlscnn_conv2d": 6, "hlscnn_grouped_conv2d": 7}
+"""The HLSCNN calls the codegen lowers, and how many literal attributes each takes."""
+
+
 def lower(name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...], where: Where) -> Lowered:
     """The Program of HLSCNN call `name` on concrete inputs (conv2d, grouped or not)."""
-    expected = {"hlscnn_conv2d": 6, "hlscnn_grouped_conv2d": 7}
-    if name not in expected:
-        raise KeyError(f"no HLSCNN codegen for {name!r}; expected one of {', '.join(expected)}")
-    if len(arrays) != 2 or len(attrs) != expected[name]:
-        raise ValueError(f"{name}: expected 2 arrays and {expected[name]} attributes, got {len(arrays)} and {attrs!r}")
+    if name not in _ATTRIBUTES:
+        raise KeyError(f"no HLSCNN codegen for {name!r}; expected one of {', '.join(_ATTRIBUTES)}")
+    if len(arrays) != 2 or len(attrs) != _ATTRIBUTES[name]:
+        raise ValueError(f"{name}: expected 2 arrays and {_ATTRIBUTES[name]} attributes, got {len(arrays)} and {attrs!r}")
     conv = tuple(int(a) for a in attrs[:6])
     return conv2d(arrays[0], arrays[1], conv, where, groups=int(attrs[6]) if len(attrs) == 7 else 1)
+
+
+HOOKS = CompilerHooks(
+    patterns=patterns.hlscnn,
+    flexible=("linear", "layout", "linear_as_conv"),
+    calls=(
+        AcceleratorCall("hlscnn_conv2d", T.hlscnn_conv2d),
+        AcceleratorCall("hlscnn_grouped_conv2d", T.hlscnn_grouped_conv2d),
+    ),
+    lower=lower,
+    lowered=frozenset(_ATTRIBUTES),
+    numerics=numerics.CALLS,
+)
+"""What the compiler needs of HLSCNN (named by its plug-in, `ila_models.hlscnn.ACCELERATOR`)."""

@@ -6,26 +6,15 @@ harness's IlaBackend; program order is a legal retirement order for the Programs
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from ila_models import flexasr, hlscnn, vta
-from ila_models.language import IlaModel
 from ila_models.program import Program
-
-MODEL_FOR: dict[str, Callable[[Program], IlaModel]] = {
-    "vta": vta.model_for,
-    "flexasr": flexasr.model_for,
-    "hlscnn": hlscnn.model_for,
-}
+from ila_models.registry import accelerator
 
 
 def run_on_ila(program: Program) -> dict[str, np.ndarray]:
     """Every output region of `program` after running it on its ILA model."""
-    if program.accelerator not in MODEL_FOR:
-        raise ValueError(f"Program {program.name!r}: no ILA model for accelerator {program.accelerator!r}")
-    model = MODEL_FOR[program.accelerator](program)
+    model = accelerator(program.accelerator).model_for(program)
     state = model.initial_state()
     for name, image in program.memories.items():
         var = model.state_vars.get(name)

@@ -16,23 +16,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from compiler.codegen import flexasr, hlscnn, ila_run, vta
-from compiler.codegen.lowered import Lowerer, Where
-from compiler.ir.terms import ACCELERATOR_CALLS
+from compiler.codegen import ila_run
+from compiler.codegen.lowered import Where
+from compiler.hooks import compiler_hooks, owner_of
 from compiler.models import SEED
 from compiler.numerics import accelerator_impl
 from compiler.pipeline import Compiled, compile_application
 from ila_models.program import Program
-
-LOWERERS: dict[str, Lowerer] = {"vta": vta.lower, "hlscnn": hlscnn.lower, "flexasr": flexasr.lower}
-"""Accelerators with a codegen."""
-CODEGEN_CALLS: dict[str, frozenset[str]] = {
-    "vta": frozenset(ACCELERATOR_CALLS["vta"]),
-    "hlscnn": frozenset(ACCELERATOR_CALLS["hlscnn"]),
-    "flexasr": frozenset(flexasr.CALLS),
-}
-"""The accelerator calls each codegen lowers to Programs; the others (FlexASR's LSTM cells, so far) run
-the accelerator's emulated numerics on the host, and `ProgramOffload.emulated` counts them."""
 
 
 class OffloadMismatch(RuntimeError):
@@ -41,7 +31,11 @@ class OffloadMismatch(RuntimeError):
 
 @dataclass
 class ProgramOffload:
-    """Lowers each accelerator call to a Program; results from the reference or from the ILA model."""
+    """Lowers each accelerator call to a Program; results from the reference or from the ILA model.
+
+    A call its accelerator's codegen does not lower (not in `CompilerHooks.lowered`) runs the accelerator's
+    emulated numerics on the host instead, and `emulated` counts it.
+    """
 
     model: str
     execute: Literal["reference", "ila"] = "reference"
@@ -53,16 +47,14 @@ class ProgramOffload:
     emulated: Counter[str] = field(default_factory=Counter)
 
     def __call__(self, name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...]) -> np.ndarray:
-        accel = next((a for a, names in ACCELERATOR_CALLS.items() if name in names), None)
-        if accel not in LOWERERS:
-            raise KeyError(f"no codegen for accelerator call {name!r} (codegens: {', '.join(LOWERERS)})")
-        if name not in CODEGEN_CALLS[accel]:
+        hooks = compiler_hooks(owner_of(name))
+        if name not in hooks.lowered:
             self.emulated[name] += 1
             return accelerator_impl(name, arrays, attrs)
         where = Where(self.model, f"{self.calls:03d}_{name.split('_', 1)[1]}", SEED)
         self.calls += 1
         start = time.perf_counter()
-        lowered = LOWERERS[accel](name, list(arrays), attrs, where)
+        lowered = hooks.lower(name, list(arrays), attrs, where)
         self.codegen_seconds += time.perf_counter() - start
         if self.keep:
             self.programs.append(lowered.program)
@@ -90,8 +82,8 @@ def compile_programs(
 ) -> CompileOutput:
     """Compile application `model` for `accelerator` (unless `compiled` is given) and write one Program per
     offloaded call of one inference (the application's example input) to `out_dir`."""
-    if accelerator not in LOWERERS:
-        raise ValueError(f"no codegen for accelerator {accelerator!r}; expected one of {', '.join(LOWERERS)}")
+    if not compiler_hooks(accelerator).lowered:
+        raise ValueError(f"accelerator {accelerator!r}: its codegen lowers no calls to Programs")
     if compiled is None:
         compiled = compile_application(model, accelerator)
     elif (compiled.app.name, compiled.result.accelerator) != (model, accelerator):

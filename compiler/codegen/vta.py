@@ -17,7 +17,10 @@ import numpy as np
 from compiler.codegen import vta_schedule
 from compiler.codegen.lowered import Lowered, Where
 from compiler.codegen.vta_schedule import Emitted, TilingError
+from compiler.hooks import AcceleratorCall, CompilerHooks
+from compiler.ir import terms as T
 from compiler.numerics import vta as numerics
+from compiler.rules import patterns
 from ila_models import vta_isa as isa
 from ila_models.program import OutputRegion, Program
 from ila_models.vta_isa import VtaConfig
@@ -123,13 +126,31 @@ def bias_add(x: np.ndarray, b: np.ndarray, where: Where, cfg: VtaConfig | None =
     return Lowered(program, decode)
 
 
+_PROGRAMS: dict[str, Callable[[np.ndarray, np.ndarray, Where], Lowered]] = {
+    "vta_dense": dense, "vta_bias_add": bias_add, "vta_matmul": matmul,
+}  # fmt: skip
+"""The codegen of each VTA call."""
+
+
 def lower(name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...], where: Where) -> Lowered:
     """The Program of VTA call `name` on concrete inputs."""
-    calls: dict[str, Callable[[np.ndarray, np.ndarray, Where], Lowered]] = {
-        "vta_dense": dense, "vta_bias_add": bias_add, "vta_matmul": matmul,
-    }  # fmt: skip
-    if name not in calls:
-        raise KeyError(f"no VTA codegen for {name!r}; expected one of {', '.join(calls)}")
+    if name not in _PROGRAMS:
+        raise KeyError(f"no VTA codegen for {name!r}; expected one of {', '.join(_PROGRAMS)}")
     if attrs or len(arrays) != 2:
         raise ValueError(f"{name}: expected 2 arrays and no attributes, got {len(arrays)} and {attrs!r}")
-    return calls[name](arrays[0], arrays[1], where)
+    return _PROGRAMS[name](arrays[0], arrays[1], where)
+
+
+HOOKS = CompilerHooks(
+    patterns=patterns.vta,
+    flexible=("linear", "im2col", "matmul", "layout"),
+    calls=(
+        AcceleratorCall("vta_dense", T.vta_dense),
+        AcceleratorCall("vta_bias_add", T.vta_bias_add),
+        AcceleratorCall("vta_matmul", T.vta_matmul),
+    ),
+    lower=lower,
+    lowered=frozenset(_PROGRAMS),
+    numerics=numerics.CALLS,
+)
+"""What the compiler needs of VTA (named by its plug-in, `ila_models.vta.ACCELERATOR`)."""

@@ -13,8 +13,14 @@ from compiler.ir import terms as T
 
 @dataclass(frozen=True)
 class Node:
-    """One operator application in a term: `name(*tensors, *attrs)`."""
+    """One operator application in a term: `fn(*tensors, *attrs)`.
 
+    fn: the egglog function applied (compare it with `==` to a term constructor, e.g. `T.Tensor.input`);
+    name: how egglog spells it ("conv2d", "Tensor.input"): the key of the host's Relax operators and numpy
+        references, and the label reports count, never used to tell which accelerator a call belongs to.
+    """
+
+    fn: Any
     name: str
     tensors: tuple[T.Tensor, ...]
     attrs: tuple[Any, ...]
@@ -27,8 +33,8 @@ def term_key(term: Any) -> Any:
 
 def _flatten_list(lst: Any) -> list[Any]:
     out: list[Any] = []
-    while repr(get_callable_fn(lst)) == "TensorList.cons":
-        head, lst = get_callable_args(lst)
+    while (cell := get_callable_args(lst, T.TensorList.cons)) is not None:
+        head, lst = cell
         out.append(head)
     return out
 
@@ -38,7 +44,6 @@ def decompose(term: T.Tensor) -> Node:
     fn = get_callable_fn(term)
     if fn is None:
         raise ValueError(f"expected an operator application, got {term!r}")
-    name = repr(fn)
     tensors: list[Any] = []
     attrs: list[Any] = []
     for arg in get_callable_args(term):
@@ -49,7 +54,7 @@ def decompose(term: T.Tensor) -> Node:
             tensors.extend(_flatten_list(arg))
         else:
             tensors.append(arg)
-    return Node(name, tuple(tensors), tuple(attrs))
+    return Node(fn, repr(fn), tuple(tensors), tuple(attrs))
 
 
 def walk(roots: list[T.Tensor]) -> Iterator[tuple[Any, Node]]:

@@ -5,7 +5,8 @@ Three kinds of operator:
   call to any other Relax operator (its attributes live in a side table, keyed by `node`);
 - *derived forms* that rules introduce (dense, bias_add, im2col, ...): valid programs on their own, run on
   the host if extracted;
-- *accelerator calls* (vta_*, flex_*, hlscnn_*): each becomes a call to that accelerator's codegen.
+- *accelerator calls* (vta_*, flex_*, hlscnn_*): each becomes a call to that accelerator's codegen; which
+  accelerator owns which is declared by its `compiler.hooks.CompilerHooks`, not here.
 
 Static attributes are literals (i64 for sizes, String for shapes and axes) so that equal attributes
 hash-cons to equal terms.
@@ -13,6 +14,8 @@ hash-cons to equal terms.
 # mypy: disable-error-code="empty-body"
 
 from __future__ import annotations
+
+from typing import Any
 
 from egglog import Expr, StringLike, function, i64Like, relation
 
@@ -252,19 +255,13 @@ def hlscnn_grouped_conv2d(
     """HLSCNN convolution run once per channel group."""
 
 
-ACCELERATOR_CALLS: dict[str, tuple[str, ...]] = {
-    "vta": ("vta_dense", "vta_bias_add", "vta_matmul"),
-    "flexasr": ("flex_linear", "flex_lstm_c", "flex_lstm_h", "flex_maxpool", "flex_meanpool"),
-    "hlscnn": ("hlscnn_conv2d", "hlscnn_grouped_conv2d"),
-}
-"""Accelerator-call constructor names per accelerator."""
-
-ACCELERATORS: tuple[str, ...] = tuple(ACCELERATOR_CALLS)
-
-LAYOUT_GLUE: frozenset[str] = frozenset(
+LAYOUT_GLUE: frozenset[Any] = frozenset(
     {
-        "reshape", "transpose", "permute", "chunk", "zeros_bias", "im2col", "flatten_kernel", "col2im",
-        "group_im2col", "group_kernel", "group_col2im", "to_pixels", "as_1x1_kernel", "from_pixels",
+        reshape, transpose, permute, chunk, zeros_bias, im2col, flatten_kernel, col2im,
+        group_im2col, group_kernel, group_col2im, to_pixels, as_1x1_kernel, from_pixels,
     }
-)
-"""Data-movement terms: cheap host-side marshalling around accelerator calls, not compute."""
+)  # fmt: skip
+"""Data-movement terms (their egglog functions): cheap host-side marshalling around accelerator calls."""
+
+LEAVES: frozenset[Any] = frozenset({Tensor.input, Tensor.const, TensorList.nil, TensorList.cons})
+"""Inputs, constants and argument lists: no computation of their own."""

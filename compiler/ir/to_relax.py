@@ -15,15 +15,15 @@ import numpy as np
 import tvm
 from tvm import relax
 
+from compiler.hooks import accelerator_call
 from compiler.ir import semantics
 from compiler.ir.from_relax import ImportedModule, shape_of
 from compiler.ir.nodes import Node, term_key, walk
-from compiler.ir.terms import ACCELERATOR_CALLS, Tensor
+from compiler.ir.terms import Tensor, host
 
 OffloadImpl = Callable[[str, Sequence[np.ndarray], tuple[Any, ...]], np.ndarray]
 """(accelerator-call name, input arrays, literal attributes) -> output array."""
 
-ACCEL_NAMES = frozenset(n for names in ACCELERATOR_CALLS.values() for n in names)
 _session = itertools.count()
 
 
@@ -106,14 +106,14 @@ def _emit_nodes(
     packed: dict[tuple[str, tuple[Any, ...]], str] = {}
     for key, node in walk(roots):
         args = [values[term_key(t)] for t in node.tensors]
-        if node.name == "Tensor.input":
+        if node.fn == Tensor.input:
             values[key] = params[node.attrs[0]]
             continue
-        if node.name == "Tensor.const":
+        if node.fn == Tensor.const:
             value = imported.consts[node.attrs[0]]
             values[key] = relax.const(value, str(value.dtype))  # a 0-d array would default to int32/float32
             continue
-        expr = _rebuild_host(imported, node, args) if node.name == "host" else _native(node, args)
+        expr = _rebuild_host(imported, node, args) if node.fn == host else _native(node, args)
         if expr is None:
             expr = _packed_call(session, packed, node, args, offload)
         values[key] = bb.emit(expr)
@@ -123,11 +123,13 @@ def _emit_nodes(
 def _packed_call(
     session: int, packed: dict[tuple[str, tuple[Any, ...]], str], node: Node, args: list[relax.Expr], offload: OffloadImpl
 ) -> relax.Expr:
-    sig = (node.name, node.attrs)
+    call = accelerator_call(node.fn)
+    op = node.name if call is None else call.name
+    attrs = node.attrs
+    sig = (op, attrs)
     if sig not in packed:
-        name = f"tandem.s{session}.{len(packed)}.{node.name}"
-        impl = offload if node.name in ACCEL_NAMES else reference_impl
-        attrs, op = node.attrs, node.name
+        name = f"tandem.s{session}.{len(packed)}.{op}"
+        impl = reference_impl if call is None else offload
 
         def run(*tensors: Any) -> None:
             *inputs, out = tensors
@@ -137,7 +139,7 @@ def _packed_call(
         tvm.register_global_func(name, run, override=True)
         packed[sig] = name
     shapes = [shape_of(a) for a in args]
-    out_shape = reference_impl(node.name, [np.zeros(s, np.float32) for s in shapes], node.attrs).shape
+    out_shape = reference_impl(op, [np.zeros(s, np.float32) for s in shapes], attrs).shape
     return relax.call_dps_packed(packed[sig], relax.Tuple(args), out_ty=relax.TensorType(out_shape, "float32"))
 
 

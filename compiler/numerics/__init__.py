@@ -1,5 +1,5 @@
 """Accelerator numerics for application-level error: each accelerator call computed as the accelerator
-would (VTA int8/int32, FlexASR AdaptivFloat, HLSCNN fixed point), selected by `offload_impl(name)`."""
+would (VTA int8/int32, FlexASR AdaptivFloat, HLSCNN fixed point), as its `CompilerHooks.numerics` says."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from compiler.hooks import compiler_hooks, owner_of
 from compiler.ir.to_relax import OffloadImpl, reference_impl
-from compiler.numerics import flexasr, hlscnn, vta
-
-_TABLES = {**vta.CALLS, **flexasr.CALLS, **hlscnn.CALLS}
 
 
 def accelerator_impl(name: str, arrays: Sequence[np.ndarray], attrs: tuple[Any, ...]) -> np.ndarray:
     """Run accelerator call `name` with the accelerator's quantised arithmetic."""
-    if name not in _TABLES:
-        raise KeyError(f"no accelerator numerics for {name!r}; known: {', '.join(sorted(_TABLES))}")
-    return _TABLES[name](*arrays, *attrs)
+    return compiler_hooks(owner_of(name)).numerics[name](*arrays, *attrs)
 
 
 NUMERICS: dict[str, OffloadImpl] = {"reference": reference_impl, "accelerator": accelerator_impl}
