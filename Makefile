@@ -38,9 +38,11 @@ programs: $(STAMP)
 	rm -rf $(PROGRAMS)
 	$(PY) -m testbenches.generate --accel $(ACCEL) --out $(PROGRAMS)
 
+JOBS ?= $(shell nproc)
+
 sim: programs
 	@if [ "$(SIM)" = icarus ] && ! command -v iverilog >/dev/null; then apt-get update && apt-get install -y iverilog; fi
-	$(PY) -m harness run $(PROGRAMS)/*.npz --backend $(SIM)
+	$(PY) -m harness run $(PROGRAMS) --backend $(SIM) -j $(JOBS)
 
 # Debian tools (CI runs as root): Icarus (SIM=icarus), fst2vcd from gtkwave (reading waves back), lz4
 # headers (Verilator's FST writer, for waveform windows), headless Chromium (the HTML report test).
@@ -70,6 +72,8 @@ regress: $(STAMP) sim-tools dtr-native
 bench: $(STAMP) sim-tools
 	$(PY) -m bench.lockstep_ratio --accel $(ACCEL)
 	$(PY) -m bench.backend_ratio --accel $(ACCEL)
+	$(PY) -m bench.crossing_ratio
+	$(PY) -m bench.run_overhead
 
 clean:
 	rm -rf build results/*.parquet results/*.csv

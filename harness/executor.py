@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TextIO
@@ -67,48 +67,66 @@ class _Worker:
         return "\n".join(lines[-LOG_TAIL:])
 
 
-@dataclass
 class LocalPool:
-    """Persistent worker processes on this machine (see the module docstring)."""
+    """Persistent worker processes on this machine (see the module docstring).
 
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    timeout: float = 1800.0
+    Used as a context: the workers start on entering (so they boot while the caller admits its
+    inputs and builds the RTL) and are killed, with their process groups, on leaving.
+    """
+
+    def __init__(self, workers: int | None = None, timeout: float = 1800.0):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.timeout = timeout
+        self._logs: tempfile.TemporaryDirectory[str] | None = None
+        self._pool: list[_Worker] = []
+
+    def __enter__(self) -> LocalPool:
+        self._logs = tempfile.TemporaryDirectory(prefix="tandem-pool-")
+        try:
+            self._pool = [self._start(Path(self._logs.name) / f"worker{n}.log") for n in range(self.workers)]
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._pool:
+            worker.kill()
+        self._pool = []
+        if self._logs is not None:
+            self._logs.cleanup()
+            self._logs = None
 
     def run(
         self, jobs: list[Job], options: RunOptions, run_dir: Path | None, events: EventSink | None = None
     ) -> Iterator[RunReport]:
-        """Run every job; yield each report as it finishes (in finishing order)."""
+        """Run every job, in the order given; yield each report as it finishes (in finishing order)."""
+        if self._logs is None:
+            raise RuntimeError("LocalPool.run() outside `with LocalPool(...) as pool:`")
         queue = deque(jobs)
         events = events or (lambda index, what, value: None)
-        with tempfile.TemporaryDirectory(prefix="tandem-pool-") as logs:
-            pool: list[_Worker] = []
-            try:
-                for n in range(min(self.workers, len(jobs))):
-                    pool.append(self._start(Path(logs) / f"worker{n}.log"))
-                for worker in pool:
-                    self._dispatch(worker, queue, options, run_dir)
-                while any(w.job is not None for w in pool):
-                    ready = wait([w.conn for w in pool if w.job is not None], timeout=0.2)
-                    for worker in list(pool):
-                        if worker.job is None:
-                            continue
-                        report = None
-                        if worker.conn in ready:
-                            report = self._receive(worker, events)
-                        elif time.perf_counter() - worker.started > self.timeout:
-                            report = self._timed_out(worker)
-                        if report is None:
-                            continue
-                        if worker.ended:
-                            pool.remove(worker)
-                            worker = self._start(Path(worker.log.name))
-                            pool.append(worker)
-                        worker.job = None
-                        self._dispatch(worker, queue, options, run_dir)
-                        yield report
-            finally:
-                for worker in pool:
-                    worker.kill()
+        pool = self._pool
+        for worker in pool:
+            self._dispatch(worker, queue, options, run_dir)
+        while any(w.job is not None for w in pool):
+            ready = wait([w.conn for w in pool if w.job is not None], timeout=0.2)
+            for worker in list(pool):
+                if worker.job is None:
+                    continue
+                report = None
+                if worker.conn in ready:
+                    report = self._receive(worker, events)
+                elif time.perf_counter() - worker.started > self.timeout:
+                    report = self._timed_out(worker)
+                if report is None:
+                    continue
+                if worker.ended:
+                    pool.remove(worker)
+                    worker = self._start(Path(worker.log.name))
+                    pool.append(worker)
+                worker.job = None
+                self._dispatch(worker, queue, options, run_dir)
+                yield report
 
     # -- workers ----------------------------------------------------------------------------------------
     def _start(self, log_path: Path) -> _Worker:

@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from harness.atomic_write import write_atomic
 from harness.results import RunReport
+from ila_models.atomic_write import write_atomic
 
 LINKS = (
     ("waves", "waveform (FST)"), ("gtkw", "GTKWave save file"), ("reproducer", "reproducer"),

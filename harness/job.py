@@ -27,19 +27,20 @@ from ila_models.program import Program, ProgramError
 @dataclass(frozen=True)
 class Job:
     """Input `index` of a run: the Program file at `path`, whose files in the run folder are named `stem`
-    (its Program's name, made unique within the run), for `accelerator`."""
+    (its Program's name, made unique within the run), for `accelerator`, `instructions` long."""
 
     index: int
     path: Path
     stem: str
     accelerator: str = ""
+    instructions: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "path": str(self.path), "stem": self.stem, "accelerator": self.accelerator}
+        return dict(vars(self), path=str(self.path))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
-        return cls(int(data["index"]), Path(data["path"]), str(data["stem"]), str(data.get("accelerator", "")))
+        return cls(**dict(data, path=Path(data["path"])))
 
 
 class Events:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.atomic_write import write_atomic
 from harness.executor import LocalPool
 from harness.html_report import RunHeader, TestedRtl, write_index
 from harness.job import Job, admit
@@ -30,6 +29,7 @@ from harness.results import RunReport
 from harness.results_store import ResultsError, ResultsStore
 from harness.revision import git_revision
 from harness.target import Target
+from ila_models.atomic_write import write_atomic
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "results"
@@ -97,20 +97,23 @@ def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
     store = ResultsStore(plan.results)
     store.check_writable()
     session = _Session(plan, store, reporters)
-    jobs, targets = session.admit_all()
-    for reporter in reporters:
-        reporter.started(plan, len(jobs))
-    session.header = _header(plan, targets.values())
-    jobs = session.prepare(jobs, targets)
-    try:
-        pool = LocalPool(plan.workers, plan.options.timeout)
-        by_index = {job.index: job for job in jobs}
-        for report in pool.run(jobs, plan.options, plan.run_dir, session.forward(by_index)):
-            session.save(report)
-    except KeyboardInterrupt:
-        session.interrupted = True
-    finally:
-        session.close()
+    # the workers boot while the inputs are admitted and the RTL is built
+    with LocalPool(min(plan.workers, max(1, len(plan.inputs))), plan.options.timeout) as pool:
+        try:
+            jobs, targets = session.admit_all()
+            for reporter in reporters:
+                reporter.started(plan, len(jobs))
+            session.header = _header(plan, targets.values())
+            jobs = session.prepare(jobs, targets)
+            # longest first (by instruction count): a long Program started last would finish alone
+            jobs.sort(key=lambda job: -job.instructions)
+            by_index = {job.index: job for job in jobs}
+            for report in pool.run(jobs, plan.options, plan.run_dir, session.forward(by_index)):
+                session.save(report)
+        except KeyboardInterrupt:
+            session.interrupted = True
+        finally:
+            session.close()
     return RunOutcome(session.reports, session.interrupted)
 
 
@@ -140,7 +143,7 @@ class _Session:
             if program.name != path.stem:  # files in the run folder carry the Program's own name
                 taken.discard(stem)
                 stem = _unique(program.name, taken)
-            jobs.append(Job(index, path.resolve(), stem, target.name))
+            jobs.append(Job(index, path.resolve(), stem, target.name, len(program)))
             targets.setdefault(_build_key(target), target)
             targets.setdefault(("job", index), target)
         for report in failed:

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.atomic_write import write_atomic
+from ila_models.atomic_write import write_atomic
 
 SCHEMA = pa.schema(
     [
@@ -98,7 +98,7 @@ class ResultsStore:
         # a reader sees the rows once (or, for that instant, not yet), never twice.
         done = parts.with_suffix(".compacted")
         os.replace(parts, done)
-        write_atomic(merged, _parquet_bytes(table))
+        write_atomic(merged, _parquet_bytes(table), durable=True)
         shutil.rmtree(done, ignore_errors=True)
         return merged
 
@@ -121,7 +121,7 @@ class ResultsStore:
             if column not in frame:
                 frame[column] = None
         rows = [{k: _fitting(k, v) for k, v in row.items()} for row in frame[SCHEMA.names].to_dict("records")]
-        write_atomic(self.dataset / "legacy.parquet", _parquet_bytes(to_table(rows)))
+        write_atomic(self.dataset / "legacy.parquet", _parquet_bytes(to_table(rows)), durable=True)
         os.replace(legacy, legacy.with_name(LEGACY + ".migrated"))
 
     # -- reading ----------------------------------------------------------------------------------------
@@ -151,22 +151,26 @@ class ResultsStore:
 def to_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     """Rows as a table of SCHEMA; ResultsError naming the column of the first value that does not fit."""
     rows = list(rows)
-    columns = {}
-    for column in SCHEMA:
-        values = [row.get(column.name) for row in rows]
-        if column.name in REQUIRED and any(v is None for v in values):
-            raise ResultsError(f"results row: column {column.name!r} is missing")
-        for value in values:
-            if column.type == pa.int64() and isinstance(value, bool):
-                raise ResultsError(f"results row: column {column.name!r}={value!r}: expected an integer")
-        try:
-            columns[column.name] = pa.array(values, type=column.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            raise ResultsError(f"results row: column {column.name!r}: {exc}; expected {column.type}") from None
     unknown = sorted({key for row in rows for key in row} - set(SCHEMA.names))
     if unknown:
         raise ResultsError(f"results row: unknown column(s) {unknown}; the schema has {SCHEMA.names}")
-    return pa.Table.from_pydict(columns, schema=SCHEMA)
+    for column in SCHEMA:
+        for row in rows:
+            value = row.get(column.name)
+            if value is None and column.name in REQUIRED:
+                raise ResultsError(f"results row: column {column.name!r} is missing")
+            if isinstance(value, bool) and column.type != pa.bool_():  # Arrow would take True as 1
+                raise ResultsError(f"results row: column {column.name!r}={value!r}: expected {column.type}")
+    try:
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    for column in SCHEMA:  # name the column that does not fit
+        try:
+            pa.array([row.get(column.name) for row in rows], type=column.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise ResultsError(f"results row: column {column.name!r}: {exc}; expected {column.type}") from None
+    raise ResultsError("results row: does not fit the schema")
 
 
 def _fitting(column: str, value: Any) -> Any:

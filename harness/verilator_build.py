@@ -10,6 +10,7 @@ temporary folder renamed into place, so a killed build never leaves a half-built
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -103,9 +104,14 @@ def _run(cmd: list[str], env: dict[str, str], cwd: Path, what: str, log: Path) -
 
 
 def _verilator_version(root: Path, env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        [str(root / "bin" / "verilator"), "--version"], env=env, capture_output=True, text=True
-    )
+    return _version_of(root / "bin" / "verilator", tuple(sorted(env.items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _version_of(verilator: Path, env: tuple[tuple[str, str], ...]) -> str:
+    """`verilator --version`, asked once per process (a worker resolves a library per Program)."""
+    root = verilator.parent.parent
+    proc = subprocess.run([str(verilator), "--version"], env=dict(env), capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError(f"`verilator --version` failed under VERILATOR_ROOT={str(root)!r}: {proc.stderr}")
     return proc.stdout.strip()

@@ -19,14 +19,14 @@ It lives in `ila_models` because both the compiler and the harness use it, and
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ila_models.atomic_write import write_atomic
 from ila_models.program_archive import MAX_HEADER_BYTES, ProgramArchive, header_bytes, parse_header
 from ila_models.program_schema import (
     DTYPES,
@@ -148,15 +148,9 @@ class Program:
         header = self.header()
         _decode(str(path), header, _InMemory(arrays))
         arrays = {"header": header_bytes(header), **arrays}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        write_atomic(path, buffer.getvalue())
         return path
 
     @classmethod
