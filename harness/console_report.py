@@ -36,7 +36,7 @@ class ConsoleReporter:
         self._total = 0
 
     # -- while it runs ------------------------------------------------------------------------------------
-    def started(self, plan: RunPlan, to_run: int) -> None:
+    def started(self, plan: RunPlan) -> None:
         self._total = len(plan.inputs)
         if not self.live:
             self.console.print(f"run {plan.run_id}: {self._total} Program(s), {plan.workers} worker(s)", highlight=False)
@@ -73,6 +73,8 @@ class ConsoleReporter:
 
     def finished(self, report: RunReport) -> None:
         self._done += 1
+        if "save_error" in report.artifacts:
+            self.console.print(Text(f"warning: {report.program}: {report.artifacts['save_error']}", style="yellow"))
         if self._progress is None:
             self.console.print(
                 f"[{self._done}/{self._total}] {report.verdict} {report.program} ({report.wall_seconds:.2f} s)",
@@ -90,7 +92,7 @@ class ConsoleReporter:
         if self._progress is not None:
             self._progress.stop()
         if interrupted:
-            self.console.print(f"[yellow]interrupted: {len(reports)} finished result(s) kept in {plan.results}[/yellow]")
+            self.console.print(Text(f"interrupted: {len(reports)} finished result(s) kept in {plan.results}", style="yellow"))
         self.summary(plan, reports)
 
     def summary(self, plan: RunPlan, reports: list[RunReport]) -> None:

@@ -59,6 +59,8 @@ def admit(job: Job, options: RunOptions) -> tuple[Program, Target] | RunReport:
         program = Program.load(job.path)
     except ProgramError as exc:
         return RunReport.failed(job.stem, "", str(job.path), MismatchKind.INPUT, str(exc))
+    except Exception as exc:  # Program.load raises only ProgramError; should it not, still one row
+        return RunReport.failed(job.stem, "", str(job.path), MismatchKind.INPUT, f"{job.path}: {_reason(exc)}")
     try:
         return program, Target.resolve(program, options)
     except TargetError as exc:

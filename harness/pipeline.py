@@ -60,8 +60,8 @@ class RunPlan:
 class Reporter(Protocol):
     """Something that shows a run as it goes (console, ...)."""
 
-    def started(self, plan: RunPlan, to_run: int) -> None:
-        """The run begins; `to_run` inputs go to the executor."""
+    def started(self, plan: RunPlan) -> None:
+        """The run begins (before its inputs are admitted)."""
 
     def building(self, what: str) -> contextlib.AbstractContextManager[Any]:
         """A context around building an RTL before the run."""
@@ -100,9 +100,9 @@ def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
     # the workers boot while the inputs are admitted and the RTL is built
     with LocalPool(min(plan.workers, max(1, len(plan.inputs))), plan.options.timeout) as pool:
         try:
-            jobs, targets = session.admit_all()
             for reporter in reporters:
-                reporter.started(plan, len(jobs))
+                reporter.started(plan)
+            jobs, targets = session.admit_all()
             session.header = _header(plan, targets.values())
             jobs = session.prepare(jobs, targets)
             # longest first (by instruction count): a long Program started last would finish alone
@@ -133,7 +133,8 @@ class _Session:
         targets: dict[tuple[Any, ...], Target] = {}
         taken: set[str] = set()
         failed: list[RunReport] = []
-        for index, path in enumerate(self.plan.inputs):
+        for index, given in enumerate(self.plan.inputs):
+            path = given.resolve()  # rows and replay commands name files that work from anywhere
             stem = _unique(path.stem, taken)
             admitted = admit(Job(index, path, stem), self.plan.options)
             if isinstance(admitted, RunReport):
@@ -143,7 +144,7 @@ class _Session:
             if program.name != path.stem:  # files in the run folder carry the Program's own name
                 taken.discard(stem)
                 stem = _unique(program.name, taken)
-            jobs.append(Job(index, path.resolve(), stem, target.name, len(program)))
+            jobs.append(Job(index, path, stem, target.name, len(program)))
             targets.setdefault(_build_key(target), target)
             targets.setdefault(("job", index), target)
         for report in failed:
@@ -188,11 +189,14 @@ class _Session:
             if not report.passed:
                 report.artifacts["replay"] = self.plan.options.replay_command(report.path)
             self.reports.append(report)
-            try:
-                write_atomic(self.plan.run_dir / f"{report.program}.json", json.dumps(report.to_json(), indent=1).encode())
+            try:  # the row first: a value the schema refuses is then recorded in the JSON report
                 self.store.append(self.plan.run_id, len(self.reports), report.row())
             except (OSError, ResultsError) as exc:
-                report.artifacts["save_error"] = f"this row was not saved: {exc}"
+                report.artifacts["save_error"] = f"this Program's results row was not saved: {exc}"
+            try:
+                write_atomic(self.plan.run_dir / f"{report.program}.json", json.dumps(report.to_json(), indent=1).encode())
+            except OSError as exc:
+                report.artifacts["save_error"] = f"this Program's JSON report was not saved: {exc}"
             self._write_page(force=False)
         for reporter in self.reporters:
             reporter.finished(report)

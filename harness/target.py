@@ -56,8 +56,12 @@ class Target:
         try:
             model = plugin.model_for(program)
             parameters = plugin.verilog_parameters(program)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TargetError(f"header field 'config' {program.config!r}: {exc}") from None
+        except Exception as exc:  # a plug-in's own check, or one it lacks: either way this input's fault
+            shapes = {k: list(v.shape) for k, v in program.memories.items()}
+            raise TargetError(
+                f"header fields 'config'={program.config!r}, 'memories' {shapes}: the {plugin.name} model "
+                f"rejects them: {type(exc).__name__}: {exc}"
+            ) from None
         try:
             refinement = RefinementMap.load(rtl_dir)
         except RefinementError as exc:

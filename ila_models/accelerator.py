@@ -33,6 +33,10 @@ class PluginError(ValueError):
     """A plug-in that is not registered, or one whose hook cannot be loaded."""
 
 
+class ProgramSetMissing(RuntimeError):
+    """The inputs a Program set is made from are not on this machine (the message says which and where)."""
+
+
 @dataclass(frozen=True)
 class HookRef:
     """A hook that lives in another layer, as "package.module:attribute", imported on first use."""
@@ -85,7 +89,11 @@ class Accelerator:
     verilog_parameters: the RTL's top-level parameters for a Program's configuration.
     top: the RTL's top module; units: the units that retire instructions, in the RTL's
         `retire_valid` bit order (the refinement map lists the same).
-    generators: `testbenches`' list of Program factories (`make sim`'s default Programs).
+    generators: `testbenches`' list of Program factories (`make sim`'s default Programs, the
+        regression's `generated` suite).
+    program_sets: further named Program sets for the regression's suites (e.g. "streams"): each
+        names a function returning a list of Programs, or raising ProgramSetMissing when the
+        inputs it reads are not on this machine.
     compiler: the compiler's hooks for it (patterns, rule families, calls, codegen, numerics),
         or None for an accelerator the compiler does not target.
     shrinker: how the reproducer shrinks its Programs beyond dropping instructions.
@@ -99,6 +107,7 @@ class Accelerator:
     units: tuple[str, ...]
     generators: HookRef
     compiler: HookRef | None = None
+    program_sets: dict[str, HookRef] = field(default_factory=dict)
     shrinker: Shrinker = field(default_factory=DropInstructionsOnly)
     rtl_dir: Path | None = None
 

@@ -244,6 +244,7 @@ ACCELERATOR = Accelerator(
     top="flexasr_top",
     units=("flexasr",),
     generators=HookRef("testbenches.flexasr.programs:GENERATED"),
+    program_sets={"streams": HookRef("testbenches.flexasr.programs:authors_streams")},
     compiler=HookRef("compiler.codegen.flexasr:HOOKS"),
 )
 """FlexASR's plug-in (ila_models/registry.py)."""

@@ -144,7 +144,7 @@ SPAN = Record(
     }
 )
 PROVENANCE = Record(
-    {"seed": Field(Nullable(Int(0, 2**64 - 1)), required=False)},
+    {"seed": Field(Nullable(Int(0, 2**63 - 1)), required=False)},  # the results store's int64 column
     rest=Json(max_depth=4, max_items=2**20, max_text=2**16),
     rest_key=IDENTIFIER,
     what="an object of JSON values by name",

@@ -97,7 +97,12 @@ class VtaConfig:
     acc_depth: int = 2048
 
     def __post_init__(self) -> None:
-        limits = {"uop_depth": 1 << 13, "inp_depth": 1 << 11, "wgt_depth": 1 << 10, "acc_depth": 1 << 11}
+        # depths: what the encoding addresses; blocks: the widest GEMM core we build (a 64x64 core's
+        # weight row is 32,768 bits), so a header cannot ask Verilator for an absurd design
+        limits = {
+            "uop_depth": 1 << 13, "inp_depth": 1 << 11, "wgt_depth": 1 << 10, "acc_depth": 1 << 11,
+            "block_in": 64, "block_out": 64,
+        }  # fmt: skip
         for name, value in asdict(self).items():
             if value <= 0 or value & (value - 1):
                 raise ValueError(f"VtaConfig.{name}={value!r}: expected a power of two")

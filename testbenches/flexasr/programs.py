@@ -18,9 +18,10 @@ import numpy as np
 from ila_models import adaptivfloat as af
 from ila_models import flexasr
 from ila_models import flexasr_isa as isa
+from ila_models.accelerator import ProgramSetMissing
 from ila_models.program import Program, Span
 from testbenches.flexasr import coverage
-from testbenches.flexasr.streams import STREAM_FILES, authors_stream, streams_dir
+from testbenches.flexasr.streams import STREAM_FILES, STREAMS_DIR, authors_stream, streams_dir
 
 LSTM_ACT_PROGRAM = bytes.fromhex(
     "303481a0343886b4913438" + "86a4189681" + "20b0343886a49140"
@@ -205,13 +206,6 @@ def attention(timesteps: int = 8, vectors: int = 2, seed: int = 0) -> Program:
     return _program("attention", words, spans, seed, "attention", output_bias=b4, weight_bias=b3)  # fmt: skip
 
 
-def _stream_loaders() -> list[Callable[[], Program]]:
-    """Loaders of the authors' streams, when their folder is next to the repository."""
-    if streams_dir() is None:
-        return []
-    return [partial(authors_stream, name) for name in STREAM_FILES]
-
-
 def _coverage_loaders() -> list[Callable[[], Program]]:
     """The constrained-random lockstep programs (testbenches.flexasr.coverage), one per seed."""
     return [partial(make, seed) for make in coverage.COVERAGE for seed in coverage.SEEDS]
@@ -224,5 +218,13 @@ GENERATED: list[Callable[[], Program]] = [
     layer_norm,
     attention,
     *_coverage_loaders(),
-    *_stream_loaders(),
 ]
+"""`make sim ACCEL=flexasr`'s Programs: made here, the same on every machine. The authors' own
+streams are a suite of their own (`authors_streams`), which says so loudly when they are absent."""
+
+
+def authors_streams() -> list[Program]:
+    """The FlexASR authors' command streams (the regression's `streams` suite)."""
+    if streams_dir() is None:
+        raise ProgramSetMissing(f"the FlexASR authors' streams are not at {STREAMS_DIR}")
+    return [authors_stream(name) for name in STREAM_FILES]
