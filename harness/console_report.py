@@ -9,6 +9,7 @@ never as rich markup.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
+from harness.history import Comparison
 from harness.job import Job
-from harness.pipeline import RunPlan
+from harness.pipeline import RunOutcome, RunPlan
 from harness.results import RunReport
 
 
@@ -88,12 +90,22 @@ class ConsoleReporter:
             self._progress.remove_task(task)
 
     # -- at the end -----------------------------------------------------------------------------------------
-    def closed(self, plan: RunPlan, reports: list[RunReport], interrupted: bool) -> None:
+    def closed(self, plan: RunPlan, outcome: RunOutcome) -> None:
         if self._progress is not None:
             self._progress.stop()
-        if interrupted:
-            self.console.print(Text(f"interrupted: {len(reports)} finished result(s) kept in {plan.results}", style="yellow"))
-        self.summary(plan, reports)
+        if outcome.interrupted:
+            self.console.print(
+                Text(f"interrupted: {len(outcome.reports)} finished result(s) kept in {plan.results}", style="yellow")
+            )
+        self.summary(plan, outcome.reports)
+        for missing in outcome.missing:
+            self.console.print(
+                Text(f"NOT RUN: suite {missing.suite!r} for {missing.accelerator}: {missing.reason}", style="bold red")
+            )
+        if outcome.not_run:
+            self.console.print(Text(f"not started, the time budget was spent: {len(outcome.not_run)} Program(s)", style="yellow"))
+            for path in outcome.not_run:
+                self._say(f"  {path}")
 
     def summary(self, plan: RunPlan, reports: list[RunReport]) -> None:
         table = Table(title=f"lockstep run {plan.run_id} ({plan.options.backend.value})")
@@ -152,3 +164,45 @@ class ConsoleReporter:
     def _say(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False)
 
+
+
+def show_history(console: Console, table: Any) -> None:
+    """`python -m harness history`: one line per run."""
+    out = Table(title="Tandem runs (results store)")
+    for col in ("run", "Programs", "passed", "failed", "suites", "accelerators", "cycles/s"):
+        out.add_column(col, justify="left" if col in ("run", "suites", "accelerators") else "right")
+    for row in table.itertuples():
+        rate = f"{row.cycles_per_second:,.0f}" if row.cycles_per_second == row.cycles_per_second and row.cycles_per_second else "—"
+        failed = Text(str(row.failed), style="red" if row.failed else "")
+        out.add_row(Text(row.run_id), str(row.programs), str(row.passed), failed, Text(row.suites), Text(row.accelerators), rate)
+    console.print(out)
+
+
+def show_comparison(console: Console, comparison: Comparison) -> None:
+    """New failures, fixes and cycle-count changes from one run to another."""
+    say = lambda line, style="": console.print(Text(line, style=style))  # noqa: E731
+    say(f"from run {comparison.before} to run {comparison.after}:", "bold")
+
+    def name(e: dict[str, Any]) -> str:
+        where = "/".join(x for x in (e["suite"], e["accelerator"]) if x)
+        return f"{e['program']} ({where}{', ' + e['backend'] if e['backend'] != 'verilator' else ''})"
+
+    say(f"new failures: {len(comparison.new_failures)}", "red" if comparison.new_failures else "green")
+    for e in comparison.new_failures:
+        say(f"  {name(e)}: {e['mismatch']}")
+        arts = json.loads(e["artifacts"] or "{}")
+        if "reproducer_command" in arts:
+            say(f"    reproducer (from the run folder): {arts['reproducer_command']}")
+    say(f"fixes: {len(comparison.fixes)}", "green" if comparison.fixes else "")
+    for e in comparison.fixes:
+        say(f"  {name(e)}: was {e['was']}")
+    say(f"cycle-count changes: {len(comparison.cycle_changes)}", "yellow" if comparison.cycle_changes else "")
+    for e in comparison.cycle_changes:
+        verdict = "slower" if e["change"] > 0 else "faster"
+        say(f"  {name(e)}: {e['before_cycles']:,} -> {e['cycles']:,} cycles ({e['change']:+.2%}, {verdict})")
+    for label, entries in (("only in the first run", comparison.only_before), ("only in the second run", comparison.only_after)):
+        if entries:
+            say(f"{label}: {len(entries)}")
+            for e in entries:
+                say(f"  {name(e)}")
+    say(f"unchanged: {comparison.unchanged}")

@@ -20,21 +20,39 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from harness.job import Job
 from harness.mismatch import MismatchKind
-from harness.options import RunOptions
 from harness.results import RunReport
 
 LOG_TAIL = 12  # lines of a crashed worker's output shown in its report
 
 # (job index, what) for progress: ("progress", (retired, total)) or ("phase", text)
 EventSink = Callable[[int, str, Any], None]
+
+
+class Executor(Protocol):
+    """Runs jobs somewhere (this machine's worker processes, a Dask cluster) and yields their reports."""
+
+    @property
+    def not_run(self) -> Sequence[Job]:
+        """After run(): the jobs never started because the deadline came."""
+        ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def run(
+        self, jobs: list[Job], run_dir: Path | None, events: EventSink | None = None, deadline: float | None = None
+    ) -> Iterator[RunReport]:
+        """Run the jobs; yield each report as it finishes."""
+        ...
 
 
 @dataclass
@@ -74,9 +92,10 @@ class LocalPool:
     inputs and builds the RTL) and are killed, with their process groups, on leaving.
     """
 
-    def __init__(self, workers: int | None = None, timeout: float = 1800.0):
+    def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.timeout = timeout
+        self.not_run: deque[Job] = deque()
+        self.deadline: float | None = None
         self._logs: tempfile.TemporaryDirectory[str] | None = None
         self._pool: list[_Worker] = []
 
@@ -98,16 +117,21 @@ class LocalPool:
             self._logs = None
 
     def run(
-        self, jobs: list[Job], options: RunOptions, run_dir: Path | None, events: EventSink | None = None
+        self, jobs: list[Job], run_dir: Path | None, events: EventSink | None = None, deadline: float | None = None
     ) -> Iterator[RunReport]:
-        """Run every job, in the order given; yield each report as it finishes (in finishing order)."""
+        """Run the jobs, in the order given; yield each report as it finishes (in finishing order).
+
+        deadline: a time.monotonic() after which no further job starts (those are left in `not_run`).
+        """
         if self._logs is None:
             raise RuntimeError("LocalPool.run() outside `with LocalPool(...) as pool:`")
         queue = deque(jobs)
+        self.not_run = queue
+        self.deadline = deadline
         events = events or (lambda index, what, value: None)
         pool = self._pool
         for worker in pool:
-            self._dispatch(worker, queue, options, run_dir)
+            self._dispatch(worker, queue, run_dir)
         while any(w.job is not None for w in pool):
             ready = wait([w.conn for w in pool if w.job is not None], timeout=0.2)
             for worker in list(pool):
@@ -116,7 +140,7 @@ class LocalPool:
                 report = None
                 if worker.conn in ready:
                     report = self._receive(worker, events)
-                elif time.perf_counter() - worker.started > self.timeout:
+                elif time.perf_counter() - worker.started > worker.job.options.timeout:
                     report = self._timed_out(worker)
                 if report is None:
                     continue
@@ -125,7 +149,7 @@ class LocalPool:
                     worker = self._start(Path(worker.log.name))
                     pool.append(worker)
                 worker.job = None
-                self._dispatch(worker, queue, options, run_dir)
+                self._dispatch(worker, queue, run_dir)
                 yield report
 
     # -- workers ----------------------------------------------------------------------------------------
@@ -144,8 +168,8 @@ class LocalPool:
         ours.close()
         return _Worker(process, conn, life_ours, log)
 
-    def _dispatch(self, worker: _Worker, queue: deque[Job], options: RunOptions, run_dir: Path | None) -> None:
-        if not queue:
+    def _dispatch(self, worker: _Worker, queue: deque[Job], run_dir: Path | None) -> None:
+        if not queue or (self.deadline is not None and time.monotonic() >= self.deadline):
             return
         job = queue.popleft()
         worker.log.flush()
@@ -153,7 +177,7 @@ class LocalPool:
         worker.job, worker.started = job, time.perf_counter()
         try:
             worker.conn.send(
-                {"job": job.to_json(), "options": options.to_json(), "run_dir": str(run_dir) if run_dir else None}
+                {"job": job.to_json(), "run_dir": str(run_dir) if run_dir else None}
             )
         except OSError:
             worker.ended = True  # found dead on the next receive
@@ -183,7 +207,7 @@ class LocalPool:
         how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
         last = worker.output_since_job().splitlines()
         tail = "\n".join(line for line in last if not line.startswith(f"--- job {job.index}:")) or "(it printed nothing)"
-        report = RunReport.failed(job.stem, job.accelerator, str(job.path), MismatchKind.CRASH, f"the worker died ({how}):\n{tail}")
+        report = job.failed(MismatchKind.CRASH, f"the worker died ({how}):\n{tail}")
         report.wall_seconds = time.perf_counter() - worker.started
         return report
 
@@ -193,11 +217,11 @@ class LocalPool:
         seconds = time.perf_counter() - worker.started
         worker.kill()
         worker.ended = True
-        report = RunReport.failed(
-            job.stem, job.accelerator, str(job.path), MismatchKind.HANG,
-            f"the Program took longer than the {self.timeout:g} s timeout; its worker and every process it "
-            f"started were killed",
-        )  # fmt: skip
+        report = job.failed(
+            MismatchKind.HANG,
+            f"the Program took longer than the {job.options.timeout:g} s timeout; its worker and every process "
+            f"it started were killed",
+        )
         report.wall_seconds = seconds
         return report
 

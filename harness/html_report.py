@@ -53,6 +53,7 @@ class RunHeader:
     tandem_revision: str
     options: dict[str, Any]
     rtl: list[TestedRtl] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # suite parts whose inputs are not on this machine
 
 
 def _hex(v: int | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,31 @@ from ila_models.program import Program, ProgramError
 
 @dataclass(frozen=True)
 class Job:
-    """Input `index` of a run: the Program file at `path`, whose files in the run folder are named `stem`
-    (its Program's name, made unique within the run), for `accelerator`, `instructions` long."""
+    """Input `index` of a run: the Program file at `path`, run with `options`, whose files in the run
+    folder are named `stem` (its Program's name, made unique within the run); from `suite` (when a
+    regression made it), for `accelerator`, `instructions` long."""
 
     index: int
     path: Path
     stem: str
+    options: RunOptions = field(default_factory=RunOptions)
+    suite: str = ""
     accelerator: str = ""
     instructions: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return dict(vars(self), path=str(self.path))
+        return dict(vars(self), path=str(self.path), options=self.options.to_json())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
-        return cls(**dict(data, path=Path(data["path"])))
+        return cls(**dict(data, path=Path(data["path"]), options=RunOptions.from_json(data["options"])))
+
+    def failed(self, kind: MismatchKind, message: str) -> RunReport:
+        """This input's report when it never reached a verdict of the engine."""
+        report = RunReport.failed(self.stem, self.accelerator, str(self.path), kind, message)
+        report.suite = self.suite
+        report.backend = self.options.backend.value
+        return report
 
 
 class Events:
@@ -53,25 +63,27 @@ class Events:
         """The job moved on to `what` (e.g. "tracing waves", "minimizing 38 instructions")."""
 
 
-def admit(job: Job, options: RunOptions) -> tuple[Program, Target] | RunReport:
+def admit(job: Job) -> tuple[Program, Target] | RunReport:
     """The Program and Target of `job`, or its `FAIL input` report."""
     try:
         program = Program.load(job.path)
     except ProgramError as exc:
-        return RunReport.failed(job.stem, "", str(job.path), MismatchKind.INPUT, str(exc))
+        return job.failed(MismatchKind.INPUT, str(exc))
     except Exception as exc:  # Program.load raises only ProgramError; should it not, still one row
-        return RunReport.failed(job.stem, "", str(job.path), MismatchKind.INPUT, f"{job.path}: {_reason(exc)}")
+        return job.failed(MismatchKind.INPUT, f"{job.path}: {_reason(exc)}")
     try:
-        return program, Target.resolve(program, options)
+        return program, Target.resolve(program, job.options)
     except TargetError as exc:
-        return RunReport.failed(job.stem, program.accelerator, str(job.path), MismatchKind.INPUT, f"{job.path}: {exc}")
+        report = job.failed(MismatchKind.INPUT, f"{job.path}: {exc}")
+        report.accelerator = program.accelerator
+        return report
 
 
-def run_job(job: Job, options: RunOptions, run_dir: Path | None, events: Events | None = None) -> RunReport:
+def run_job(job: Job, run_dir: Path | None, events: Events | None = None) -> RunReport:
     """Run one input (see the module docstring); artifacts of a failure go to `run_dir`."""
     events = events or Events()
     start = time.perf_counter()
-    admitted = admit(job, options)
+    admitted = admit(job)
     if isinstance(admitted, RunReport):
         report = admitted
     else:
@@ -80,10 +92,10 @@ def run_job(job: Job, options: RunOptions, run_dir: Path | None, events: Events 
         try:
             report = _run(program, target, run_dir, events)
         except Exception as exc:  # a harness or simulator error: this input's row says so, the run goes on
-            report = RunReport.failed(
-                job.stem, program.accelerator, str(job.path), MismatchKind.CRASH, f"the harness failed: {_reason(exc)}"
-            )
+            report = job.failed(MismatchKind.CRASH, f"the harness failed: {_reason(exc)}")
+            report.accelerator = program.accelerator
     report.path = str(job.path)
+    report.suite = job.suite
     report.wall_seconds = time.perf_counter() - start
     return report
 

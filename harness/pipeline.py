@@ -2,10 +2,11 @@
 results store -> reporters.
 
 `run(plan, reporters)` admits every input (a file that cannot be loaded or run is one `FAIL input`
-row at once), builds each distinct RTL once, runs the rest on the executor, and saves every report
-as it arrives: its JSON in the run folder, its row in the results store, the run's HTML page.
-Every input gets exactly one row; nothing is written outside `plan.results`; an interrupt keeps
-everything finished.
+row at once), builds each distinct RTL once, runs the rest on the executor (a pool of local worker
+processes, or Dask), and saves every report as it arrives: its JSON in the run folder, its row in
+the results store, the run's HTML page. Every input gets exactly one row; nothing is written
+outside `plan.results`; an interrupt keeps everything finished. A resumed run (`resume=True` with
+the run id of an earlier one) skips the inputs that already have a row there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.executor import LocalPool
+from harness.executor import Executor, LocalPool
 from harness.html_report import RunHeader, TestedRtl, write_index
 from harness.job import Job, admit
 from harness.mismatch import MismatchKind
@@ -42,23 +43,54 @@ def new_run_id() -> str:
 
 
 @dataclass(frozen=True)
-class RunPlan:
-    """What to run: Program files, how, where the results go, on how many workers."""
+class RunInput:
+    """One Program file to run, from `suite` (a regression's; "" for a plain run), with `options`
+    (None: the plan's)."""
 
-    inputs: tuple[Path, ...]
+    path: Path
+    suite: str = ""
+    options: RunOptions | None = None
+
+
+@dataclass(frozen=True)
+class MissingInputs:
+    """A part of a suite that could not be made on this machine, and why (reported, never skipped silently)."""
+
+    suite: str
+    accelerator: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to run: Program files, how, where the results go, on what."""
+
+    inputs: tuple[RunInput, ...]
     options: RunOptions = field(default_factory=RunOptions)
     results: Path = RESULTS
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     run_id: str = field(default_factory=new_run_id)
     command: str = ""
+    resume: bool = False  # run_id names an earlier run: skip its inputs that have a row
+    hours: float | None = None  # stop starting Programs once this much time is spent
+    missing: tuple[MissingInputs, ...] = ()
+    scheduler: str | None = None  # None: local worker processes; "local": a Dask LocalCluster; else its address
+
+    @classmethod
+    def of_files(cls, paths: list[Path] | tuple[Path, ...], **kwargs: Any) -> RunPlan:
+        """A plan of plain files."""
+        return cls(inputs=tuple(RunInput(Path(p)) for p in paths), **kwargs)
 
     @property
     def run_dir(self) -> Path:
         return self.results / self.run_id
 
+    def options_of(self, given: RunInput) -> RunOptions:
+        return given.options or self.options
+
 
 class Reporter(Protocol):
-    """Something that shows a run as it goes (console, ...)."""
+    """Something that shows a run as it goes (console, JUnit file, ...)."""
 
     def started(self, plan: RunPlan) -> None:
         """The run begins (before its inputs are admitted)."""
@@ -73,23 +105,34 @@ class Reporter(Protocol):
     def finished(self, report: RunReport) -> None:
         """One input's report is saved."""
 
-    def closed(self, plan: RunPlan, reports: list[RunReport], interrupted: bool) -> None:
-        """The run is over (or interrupted): every saved report."""
+    def closed(self, plan: RunPlan, outcome: RunOutcome) -> None:
+        """The run is over (or interrupted)."""
 
 
 @dataclass
 class RunOutcome:
-    """What a run did."""
+    """What a run did: every report of the run (earlier ones too when resumed), what it did not run."""
 
     reports: list[RunReport]
     interrupted: bool = False
+    not_run: list[Path] = field(default_factory=list)  # left when the time budget ran out
+    missing: tuple[MissingInputs, ...] = ()
 
     @property
     def exit_status(self) -> int:
-        """0 every input passed, 1 one failed, 130 interrupted."""
+        """0 every input passed, 1 one failed (or a suite's inputs were missing), 130 interrupted."""
         if self.interrupted:
             return 130
-        return 0 if self.reports and all(r.passed for r in self.reports) else 1
+        return 0 if self.reports and all(r.passed for r in self.reports) and not self.missing else 1
+
+
+def executor_for(plan: RunPlan, jobs: int) -> Executor:
+    """Local worker processes, or a Dask cluster when the plan names one."""
+    if plan.scheduler is None:
+        return LocalPool(min(plan.workers, max(1, jobs)))
+    from harness.dask_executor import DaskExecutor
+
+    return DaskExecutor(plan.scheduler, plan.workers)
 
 
 def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
@@ -97,8 +140,10 @@ def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
     store = ResultsStore(plan.results)
     store.check_writable()
     session = _Session(plan, store, reporters)
+    session.resume()
+    deadline = time.monotonic() + plan.hours * 3600 if plan.hours is not None else None
     # the workers boot while the inputs are admitted and the RTL is built
-    with LocalPool(min(plan.workers, max(1, len(plan.inputs))), plan.options.timeout) as pool:
+    with executor_for(plan, len(plan.inputs)) as executor:
         try:
             for reporter in reporters:
                 reporter.started(plan)
@@ -108,13 +153,14 @@ def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
             # longest first (by instruction count): a long Program started last would finish alone
             jobs.sort(key=lambda job: -job.instructions)
             by_index = {job.index: job for job in jobs}
-            for report in pool.run(jobs, plan.options, plan.run_dir, session.forward(by_index)):
+            for report in executor.run(jobs, plan.run_dir, session.forward(by_index), deadline):
                 session.save(report)
+            session.not_run = [job.path for job in executor.not_run]
         except KeyboardInterrupt:
             session.interrupted = True
         finally:
             session.close()
-    return RunOutcome(session.reports, session.interrupted)
+    return session.outcome()
 
 
 @dataclass
@@ -125,26 +171,47 @@ class _Session:
     reports: list[RunReport] = field(default_factory=list)
     header: RunHeader | None = None
     interrupted: bool = False
+    not_run: list[Path] = field(default_factory=list)
+    done: set[tuple[str, str, str]] = field(default_factory=set)  # (path, suite, backend) with a row
     _page_due: float = 0.0
+    _seq: int = 0  # rows of this run so far (a resumed run goes on counting)
+    _options: dict[str, RunOptions] = field(default_factory=dict)  # each input's options, by resolved path
+
+    def outcome(self) -> RunOutcome:
+        return RunOutcome(self.reports, self.interrupted, self.not_run, self.plan.missing)
+
+    def resume(self) -> None:
+        """Take in the earlier rows of a resumed run: their reports count, their inputs do not run again."""
+        if not self.plan.resume:
+            return
+        rows = self.store.table(self.plan.run_id)
+        for report in _earlier_reports(self.plan.run_dir, rows):
+            self.reports.append(report)
+            self.done.add((report.path, report.suite, report.backend))
+        self._seq = int(rows["seq"].max()) if len(rows) else 0
 
     def admit_all(self) -> tuple[list[Job], dict[tuple[Any, ...], Target]]:
         """Load every input once: jobs for those that can run, a `FAIL input` row for the others."""
         jobs: list[Job] = []
         targets: dict[tuple[Any, ...], Target] = {}
-        taken: set[str] = set()
+        taken = {r.program for r in self.reports}
         failed: list[RunReport] = []
         for index, given in enumerate(self.plan.inputs):
-            path = given.resolve()  # rows and replay commands name files that work from anywhere
-            stem = _unique(path.stem, taken)
-            admitted = admit(Job(index, path, stem), self.plan.options)
+            path = given.path.resolve()  # rows and replay commands name files that work from anywhere
+            options = self.plan.options_of(given)
+            self._options[str(path)] = options
+            if (str(path), given.suite, options.backend.value) in self.done:
+                continue
+            job = Job(index, path, _unique(path.stem, taken), options, given.suite)
+            admitted = admit(job)
             if isinstance(admitted, RunReport):
                 failed.append(admitted)
                 continue
             program, target = admitted
-            if program.name != path.stem:  # files in the run folder carry the Program's own name
-                taken.discard(stem)
-                stem = _unique(program.name, taken)
-            jobs.append(Job(index, path, stem, target.name, len(program)))
+            taken.discard(job.stem)
+            stem = program.name if options.backend.value == "verilator" else f"{program.name}-{options.backend.value}"
+            job = Job(index, path, _unique(stem, taken), options, given.suite, target.name, len(program))
+            jobs.append(job)
             targets.setdefault(_build_key(target), target)
             targets.setdefault(("job", index), target)
         for report in failed:
@@ -170,7 +237,7 @@ class _Session:
             if reason is None:
                 runnable.append(job)
             else:
-                self.save(RunReport.failed(job.stem, job.accelerator, str(job.path), MismatchKind.BUILD, reason))
+                self.save(job.failed(MismatchKind.BUILD, reason))
         return runnable
 
     def forward(self, jobs: dict[int, Job]) -> Any:
@@ -187,10 +254,12 @@ class _Session:
             report.artifacts["report"] = f"{report.program}.json"
             report.artifacts["html"] = "index.html"
             if not report.passed:
-                report.artifacts["replay"] = self.plan.options.replay_command(report.path)
+                options = self._options.get(report.path, self.plan.options)
+                report.artifacts["replay"] = options.replay_command(report.path)
             self.reports.append(report)
+            self._seq += 1
             try:  # the row first: a value the schema refuses is then recorded in the JSON report
-                self.store.append(self.plan.run_id, len(self.reports), report.row())
+                self.store.append(self.plan.run_id, self._seq, report.row())
             except (OSError, ResultsError) as exc:
                 report.artifacts["save_error"] = f"this Program's results row was not saved: {exc}"
             try:
@@ -216,7 +285,21 @@ class _Session:
             with contextlib.suppress(OSError, ResultsError):
                 self.store.compact(self.plan.run_id)
         for reporter in self.reporters:
-            reporter.closed(self.plan, self.reports, self.interrupted)
+            reporter.closed(self.plan, self.outcome())
+
+
+def _earlier_reports(run_dir: Path, rows: Any) -> list[RunReport]:
+    """The reports of a run's rows (from their JSON files; a row without one still counts)."""
+    reports = []
+    for row in rows.itertuples():
+        path = run_dir / f"{row.program}.json"
+        try:
+            report = RunReport.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError, KeyError):
+            report = RunReport(program=row.program, accelerator=row.accelerator, passed=bool(row.passed))
+            report.path, report.suite, report.backend = row.path, row.suite or "", row.backend
+        reports.append(report)
+    return reports
 
 
 def _unique(stem: str, taken: set[str]) -> str:
@@ -247,6 +330,7 @@ def _header(plan: RunPlan, targets: Any) -> RunHeader:
         tandem_revision=git_revision(REPO_ROOT),
         options=plan.options.to_json(),
         rtl=list(tested.values()),
+        missing=[f"{m.suite} / {m.accelerator}: {m.reason}" for m in plan.missing],
     )
 
 

@@ -4,7 +4,7 @@ Started as `python -m harness.pool_worker CONN_FD LIFELINE_FD` in a session of i
 timeout or a crash kills it with every process it started, as one process group). It keeps
 what it loaded between jobs (Python, numpy, the verilated libraries), so a Program costs its
 simulation time, not an interpreter start. Messages on CONN are dicts (multiprocessing
-Connection): from the pool {"job", "options", "run_dir"} or {"stop"}; to the pool
+Connection): from the pool {"job", "run_dir"} or {"stop"}; to the pool
 {"progress"}, {"phase"} and {"report"}. The lifeline is a socket the pool never writes to:
 when the pool's process dies, even by `kill -9`, the read returns and the worker kills its
 whole process group. Its stdout and stderr (simulator messages) go to a log file the pool reads
@@ -23,7 +23,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from harness.job import Events, Job, run_job
-from harness.options import RunOptions
 
 REPORT_EVERY = 0.25  # seconds between progress messages
 
@@ -69,7 +68,7 @@ def main(argv: list[str]) -> int:
         job = Job.from_json(message["job"])
         print(f"--- job {job.index}: {job.path}", flush=True)  # the log's marker for a crash's last words
         run_dir = Path(message["run_dir"]) if message.get("run_dir") else None
-        report = run_job(job, RunOptions.from_json(message["options"]), run_dir, _PipeEvents(conn, job.index))
+        report = run_job(job, run_dir, _PipeEvents(conn, job.index))
         sys.stdout.flush()
         conn.send({"index": job.index, "report": report.to_json()})
 

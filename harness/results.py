@@ -32,6 +32,7 @@ class RunReport(RunCounts):
     artifacts: dict[str, str] = field(default_factory=dict)  # file names relative to the run folder
     run_id: str = ""
     path: str = ""
+    suite: str = ""  # the regression suite the Program came from ("" for a plain run)
     measured: bool = True  # False: the Program did not run to a verdict of the engine (see MEASURED)
 
     @property
@@ -71,6 +72,7 @@ class RunReport(RunCounts):
         counters = {name: getattr(self, name) if self.measured else None for name in MEASURED}
         return {
             "run_id": self.run_id,
+            "suite": self.suite,
             "program": self.program,
             "path": self.path,
             "accelerator": self.accelerator,

@@ -31,6 +31,7 @@ SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
         ("seq", pa.int64()),  # order in which the run finished its Programs
+        ("suite", pa.string()),
         ("program", pa.string()),
         ("path", pa.string()),
         ("accelerator", pa.string()),
