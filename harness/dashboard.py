@@ -34,7 +34,8 @@ def write_dashboard(results: Path) -> Path:
     store = ResultsStore(results)
     runs = runs_summary(store)
     run_ids = list(runs["run_id"])
-    comparison = compare(store, run_ids[-2], run_ids[-1]) if len(run_ids) >= 2 else None
+    previous = _previous(runs)
+    comparison = compare(store, previous, run_ids[-1]) if previous else None
     rows = store.query("SELECT * FROM runs")
     html = _ENV.get_template("dashboard.html.j2").render(
         results=str(results), made=time.strftime("%Y-%m-%d %H:%M:%S %Z"), rows=len(rows),
@@ -44,6 +45,16 @@ def write_dashboard(results: Path) -> Path:
     path = results / "index.html"
     write_atomic(path, html.encode())
     return path
+
+
+def _previous(runs: Any) -> str | None:
+    """The run the newest one is compared with: the newest earlier run of the same suites and
+    accelerators (a nightly with last night's), else simply the one before it."""
+    if len(runs) < 2:
+        return None
+    newest = runs.iloc[-1]
+    alike = runs.iloc[:-1][(runs["suites"] == newest["suites"]) & (runs["accelerators"] == newest["accelerators"])]
+    return str((alike if len(alike) else runs.iloc[:-1])["run_id"].iloc[-1])
 
 
 def _run(results: Path, row: dict[str, Any]) -> dict[str, Any]:
