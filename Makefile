@@ -14,14 +14,18 @@ export PYTHONPATH := $(abspath .)
 
 PROGRAMS := build/programs/$(ACCEL)
 
-.PHONY: venv sim programs test regress lint bench clean help compile compile-report sim-tools
+.PHONY: venv sim programs test test-all regress report check-rtl lint bench clean help compile compile-report sim-tools
 
 help:
 	@echo "make sim [ACCEL=vta]   generate the accelerator's programs and run them in lockstep"
 	@echo "make sim SIM=cocotb    the same on cocotb + Verilator (SIM=icarus: cocotb + Icarus Verilog)"
 	@echo "make sim ACCEL=vta MODEL=resnet20   compile an application (compiler/) and run its Programs in lockstep"
 	@echo "make test              lint + fast tests (what CI runs)"
-	@echo "make regress           every test, including the slow ones"
+	@echo "make test-all          every test, including the slow ones"
+	@echo "make regress [SUITE=nightly] [RESUME=<run id>] [HOURS=H] [DASK=1 | SCHEDULER=tcp://HOST:8786]"
+	@echo "                       the nightly regression: suites x simulators, JUnit, results store"
+	@echo "make report            results/index.html: every run, new failures and fixes, trends"
+	@echo "make check-rtl ACCEL=vta [BASE=HEAD] [RTL=dir]   an RTL change against a base revision"
 	@echo "make bench             benchmarks (ratios measured in one run)"
 	@echo "make compile-report    exact vs flexible offload, compile time, application error per model"
 	@echo "make dtr-pareto        DTR overhead vs memory budget per heuristic and model (docs/dtr.md)"
@@ -45,8 +49,10 @@ sim: programs
 	$(PY) -m harness run $(PROGRAMS) --backend $(SIM) -j $(JOBS)
 
 # Debian tools (CI runs as root): Icarus (SIM=icarus), fst2vcd from gtkwave (reading waves back), lz4
-# headers (Verilator's FST writer, for waveform windows), headless Chromium (the HTML report test).
-SIM_TOOLS := iverilog:iverilog fst2vcd:gtkwave /usr/include/lz4.h:liblz4-dev chromium:chromium chromedriver:chromium-driver
+# headers (Verilator's FST writer, for waveform windows), headless Chromium (the HTML report test),
+# Yosys (make verify: the VTA ALU as SMT-LIB2), ccache (the verilated C++ of an edited RTL recompiles only
+# the files that changed: harness/verilator_build.py).
+SIM_TOOLS := iverilog:iverilog fst2vcd:gtkwave /usr/include/lz4.h:liblz4-dev chromium:chromium chromedriver:chromium-driver yosys:yosys ccache:ccache
 sim-tools:
 	@missing=""; for t in $(SIM_TOOLS); do f=$${t%%:*}; p=$${t##*:}; \
 	  command -v $$f >/dev/null 2>&1 || test -e $$f || missing="$$missing $$p"; done; \
@@ -66,8 +72,21 @@ lint: $(STAMP)
 test: $(STAMP) lint sim-tools dtr-native
 	$(PY) -m pytest -q
 
-regress: $(STAMP) sim-tools dtr-native
+test-all: $(STAMP) lint sim-tools dtr-native
 	$(PY) -m pytest -q -m "slow or not slow"
+
+SUITE ?= nightly
+REGRESS_FLAGS := --suite $(SUITE) -j $(JOBS) $(if $(RESUME),--resume $(RESUME)) $(if $(HOURS),--hours $(HOURS)) \
+	$(if $(DASK),--dask) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+regress: $(STAMP) sim-tools
+	$(PY) -m harness regress $(REGRESS_FLAGS)
+
+report: $(STAMP)
+	$(PY) -m harness report
+
+BASE ?= HEAD
+check-rtl: $(STAMP) sim-tools
+	$(PY) -m harness check-rtl --accel $(ACCEL) --base $(BASE) $(if $(RTL),--rtl $(RTL)) -j $(JOBS)
 
 bench: $(STAMP) sim-tools
 	$(PY) -m bench.lockstep_ratio --accel $(ACCEL)
