@@ -117,6 +117,7 @@ class RunOutcome:
     interrupted: bool = False
     not_run: list[Path] = field(default_factory=list)  # left when the time budget ran out
     missing: tuple[MissingInputs, ...] = ()
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds: admit, build, execute
 
     @property
     def exit_status(self) -> int:
@@ -147,14 +148,17 @@ def run(plan: RunPlan, reporters: list[Reporter]) -> RunOutcome:
         try:
             for reporter in reporters:
                 reporter.started(plan)
-            jobs, targets = session.admit_all()
-            session.header = _header(plan, targets.values())
-            jobs = session.prepare(jobs, targets)
+            with session.phase("admit"):
+                jobs, targets = session.admit_all()
+                session.header = _header(plan, targets.values())
+            with session.phase("build"):
+                jobs = session.prepare(jobs, targets)
             # longest first (by instruction count): a long Program started last would finish alone
             jobs.sort(key=lambda job: -job.instructions)
             by_index = {job.index: job for job in jobs}
-            for report in executor.run(jobs, plan.run_dir, session.forward(by_index), deadline):
-                session.save(report)
+            with session.phase("execute"):  # the executor's part: from the first job sent to the last report
+                for report in executor.run(jobs, plan.run_dir, session.forward(by_index), deadline):
+                    session.save(report)
             session.not_run = [job.path for job in executor.not_run]
         except KeyboardInterrupt:
             session.interrupted = True
@@ -176,9 +180,18 @@ class _Session:
     _page_due: float = 0.0
     _seq: int = 0  # rows of this run so far (a resumed run goes on counting)
     _options: dict[str, RunOptions] = field(default_factory=dict)  # each input's options, by resolved path
+    phases: dict[str, float] = field(default_factory=dict)
 
     def outcome(self) -> RunOutcome:
-        return RunOutcome(self.reports, self.interrupted, self.not_run, self.plan.missing)
+        return RunOutcome(self.reports, self.interrupted, self.not_run, self.plan.missing, dict(self.phases))
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = time.perf_counter() - start
 
     def resume(self) -> None:
         """Take in the earlier rows of a resumed run: their reports count, their inputs do not run again."""
