@@ -23,7 +23,10 @@ def junit_xml(outcome: RunOutcome, run_id: str) -> bytes:
         groups[_group(report.suite, report.backend)].append(_testcase(report))
     for missing in outcome.missing:
         case = ET.Element("testcase", name=f"{missing.suite} inputs for {missing.accelerator}", classname=missing.suite)
-        ET.SubElement(case, "error", message="the suite's inputs are missing", type="missing").text = missing.reason
+        if missing.required:
+            ET.SubElement(case, "error", message="the suite's inputs are missing", type="missing").text = missing.reason
+        else:
+            ET.SubElement(case, "skipped", message=missing.reason)
         groups[_group(missing.suite, "")].append(case)
     for path in outcome.not_run:
         case = ET.Element("testcase", name=Path(path).stem, classname="not-run")

@@ -59,6 +59,7 @@ class MissingInputs:
     suite: str
     accelerator: str
     reason: str
+    required: bool = True  # False: reported, but it does not fail the run
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,11 @@ class RunOutcome:
 
     @property
     def exit_status(self) -> int:
-        """0 every input passed, 1 one failed (or a suite's inputs were missing), 130 interrupted."""
+        """0 every input passed, 1 one failed (or a required suite's inputs were missing), 130 interrupted."""
         if self.interrupted:
             return 130
-        return 0 if self.reports and all(r.passed for r in self.reports) and not self.missing else 1
+        missing = any(m.required for m in self.missing)
+        return 0 if self.reports and all(r.passed for r in self.reports) and not missing else 1
 
 
 def executor_for(plan: RunPlan, jobs: int) -> Executor:

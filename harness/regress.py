@@ -34,7 +34,7 @@ def regress_plan(
         options_here = replace(options, backend=suite_run.simulator)
         inputs += [RunInput(path, suite_run.suite, options_here) for path in suite_run.paths]
         for part in suite_run.missing:
-            entry = MissingInputs(part.suite, part.accelerator, part.missing or "")
+            entry = MissingInputs(part.suite, part.accelerator, part.missing or "", part.required)
             if entry not in missing:
                 missing.append(entry)
     return RunPlan(

@@ -41,6 +41,7 @@ class SuitePart:
     accelerator: str
     paths: list[Path] = field(default_factory=list)
     missing: str | None = None  # why the part's inputs could not be made here
+    required: bool = True  # False: its absence is reported but does not fail the run (no training run yet)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def _training(plugin: Accelerator, folder: Path) -> SuitePart:
     found = sorted(folder.glob(f"*/programs/{plugin.name}/*.npz")) if folder.is_dir() else []
     if not folder.is_dir():
         part.missing = f"no training run has saved Programs yet ({folder}; `make train-sim` saves them)"
+        part.required = False
     part.paths = found
     return part
 
